@@ -1,0 +1,1 @@
+"""The `unstuck` command line: Typer commands that parse, call one library function, and render."""

@@ -1,0 +1,174 @@
+"""`unstuck batch`: tag every entry of a file or folder. Parses options, calls `run_batch`, prints
+progress and the summary on standard error; results go to the output file or standard output.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import typer
+
+from unstuck.cli.app import MODEL_OPTION, app, fail, get_tagger, note, reports_input_errors
+from unstuck.data.errors import InputError
+from unstuck.data.formats import DEFAULTS, atomic_output, check_output, input_size, output_writer, read_rows
+
+if TYPE_CHECKING:
+    from unstuck.model.batch import BatchSummary
+
+REDRAW_SECONDS = 0.2
+DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
+
+
+@app.command()
+@reports_input_errors
+def batch(
+    source: Path = typer.Argument(
+        ..., metavar="INPUT",
+        help="A .jsonl, .csv or .txt file (one entry a line), or a folder of .txt/.md files (one entry a file)."),
+    output: str = typer.Option(
+        ..., "-o", "--output", metavar="FILE",
+        help="Where to write: FILE.jsonl, FILE.csv, or - for standard output (JSON Lines)."),
+    text_field: str = typer.Option(
+        DEFAULTS.text_field, "--text-field", metavar="NAME", help="The field or column holding the entry."),
+    id_field: str = typer.Option(
+        DEFAULTS.id_field, "--id-field", metavar="NAME",
+        help="The field or column holding its id; rows without one get their line number."),
+    keep_fields: Optional[list[str]] = typer.Option(
+        None, "--keep-fields", metavar="NAMES",
+        help="Copy these fields or columns to the output, e.g. --keep-fields date,mood."),
+    delimiter: str = typer.Option(
+        DEFAULTS.delimiter, "--delimiter", metavar="CHAR", help="CSV separator: ',' ';' or tab."),
+    encoding: str = typer.Option(
+        DEFAULTS.encoding, "--encoding", metavar="NAME", help="The input's text encoding, e.g. cp1252."),
+    evidence: bool = typer.Option(False, "--evidence", help="Also write the words behind each tag."),
+    strict: bool = typer.Option(
+        False, "--strict", help="Stop at the first bad row (exit 2, no output file) instead of skipping it."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", min=1, metavar="N", help="Processes to tag with [default: one per CPU]."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no summary; errors only."),
+    model: Optional[Path] = MODEL_OPTION,
+) -> None:
+    """Tag every entry of a file or folder, writing one result per entry in input order.
+
+    Bad rows (no text, invalid JSON, undecodable bytes, an entry over the length limit) are
+    reported with their line number and skipped; the rest are tagged. A file output appears
+    only once complete, and never over the input.
+
+    \b
+    Examples:
+      unstuck batch journal.jsonl -o tags.jsonl
+      unstuck batch export.csv -o tags.csv --text-field body --keep-fields date
+      unstuck batch notes.csv -o - --delimiter ';' --encoding cp1252 | jq .labels
+      unstuck batch entries/ -o tags.jsonl --evidence
+      unstuck batch big.jsonl -o tags.jsonl --workers 4 --strict
+    """
+    from unstuck.model.batch import run_batch  # imports spaCy: only when tagging
+
+    keep = _field_names(keep_fields)
+    rows = read_rows(source, text_field, id_field, keep, _delimiter(delimiter), encoding)
+    check_output(output, source)
+    tagger = get_tagger(model)
+    progress = Progress(input_size(source), show=not quiet and sys.stderr.isatty())
+    try:
+        with atomic_output(output) as handle:
+            writer = output_writer(output, handle, keep, evidence)
+            summary = run_batch(rows, tagger, lambda tagged: writer.write(tagged.as_dict(evidence)),
+                                workers=workers or os.cpu_count() or 1, evidence=evidence, strict=strict,
+                                on_skip=progress.around(note), on_progress=progress.update)
+    except BrokenPipeError:  # `unstuck batch ... -o - | head`: the reader left, nothing more to do
+        sys.stdout = open(os.devnull, "w")
+        raise typer.Exit(0)
+    finally:
+        progress.clear()
+    if not quiet:
+        typer.echo(summary_text(summary, output), err=True)
+
+
+def _field_names(values: Optional[list[str]]) -> tuple[str, ...]:
+    names = [name.strip() for value in values or [] for name in value.split(",")]
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
+def _delimiter(value: str) -> str:
+    value = DELIMITERS.get(value.lower(), value)
+    if len(value) != 1:
+        fail(f"--delimiter must be one character (or 'tab'), not {value!r}")
+    return value
+
+
+def summary_text(summary: BatchSummary, output: str) -> str:
+    where = "standard output" if output == "-" else output
+    crisis = f"{summary.crisis:,} matched the crisis screen (see their crisis field)" if summary.crisis \
+        else "none matched the crisis screen"
+    lines = [f"unstuck: tagged {_entries(summary.tagged)} into {where}; {crisis}"]
+    counts = sorted(((n, label) for label, n in summary.label_counts.items() if n), key=lambda c: -c[0])
+    lines += [f"  {label:<22}{n:>8,}" for n, label in counts]
+    if summary.skipped:
+        by_line = all(e.line is not None for e in summary.skipped_at)
+        places = ", ".join(str(e.line) if by_line else _place(e) for e in summary.skipped_at)
+        more = ", …" if summary.skipped > len(summary.skipped_at) else ""
+        lines.append(f"unstuck: skipped {summary.skipped:,} bad {'row' if summary.skipped == 1 else 'rows'} "
+                     f"({_lines_word(summary.skipped) if by_line else ''}{places}{more}); the rest were tagged")
+    return "\n".join(lines)
+
+
+def _lines_word(n: int) -> str:
+    return "line " if n == 1 else "lines "
+
+
+def _place(error: InputError) -> str:
+    return error.path if error.line is None else f"{error.path}:{error.line}"
+
+
+def _entries(n: int) -> str:
+    return f"{n:,} entry" if n == 1 else f"{n:,} entries"
+
+
+class Progress:
+    """One line on a terminal's standard error, redrawn in place: entries, rate, and time left."""
+
+    def __init__(self, total_bytes: int, show: bool) -> None:
+        self.total = total_bytes
+        self.show = show
+        self.start = time.monotonic()
+        self.drawn_at = 0.0
+        self.width = 0
+
+    def update(self, done: int, offset: int) -> None:
+        now = time.monotonic()
+        if not self.show or now - self.drawn_at < REDRAW_SECONDS:
+            return
+        self.drawn_at = now
+        rate = done / max(now - self.start, 1e-9)
+        line = f"unstuck: {_entries(done)}, {rate:,.0f}/s"
+        if self.total and 0 < offset <= self.total:
+            left = (now - self.start) * (self.total - offset) / offset
+            line += f", {offset / self.total:.0%}, about {_duration(left)} left"
+        self._draw(line)
+
+    def around(self, emit):
+        """`emit`, but clearing the progress line first so messages do not run into it."""
+        def wrapped(message) -> None:
+            self.clear()
+            emit(str(message))
+        return wrapped
+
+    def clear(self) -> None:
+        if self.width:
+            self._draw("")
+            self.width = 0
+
+    def _draw(self, line: str) -> None:
+        sys.stderr.write("\r" + line.ljust(self.width) + ("\r" if not line else ""))
+        sys.stderr.flush()
+        self.width = len(line)
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"

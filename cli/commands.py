@@ -1,0 +1,142 @@
+"""Commands for retraining and checking: train, evaluate, models, data check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from unstuck.cli.app import app, data_app, fail, get_tagger, models_app, note, reports_input_errors
+
+
+@app.command()
+@reports_input_errors
+def train(
+    add: Optional[Path] = typer.Option(None, "--add", help="A .jsonl or .csv of new labeled examples (text, labels)."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Add the valid rows even if some are bad."),
+    user_weight: int = typer.Option(1, "--user-weight", min=1, max=10, help="Count each added example N times."),
+    force: bool = typer.Option(False, "--force", help="Activate the new model even if it scores worse."),
+    compare: bool = typer.Option(False, "--compare", help="Also cross-validate the alternative configurations."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the model to this directory instead "
+                                       "(e.g. model/default to rebuild the shipped model); nothing is activated."),
+) -> None:
+    """Retrain from the shipped seed set plus every example you added, and say honestly if it got better.
+
+    The new model is evaluated on held-out entries it never saw; it becomes the active model only
+    if its macro F1 there did not drop (or with --force). Older models stay: see `unstuck models`.
+    """
+    from dataclasses import replace
+
+    from unstuck.cli.render import metrics_table
+    from unstuck.training import workflow
+    from unstuck.training.train import CANDIDATES, DEFAULT_CONFIG, train as run_training
+
+    if add is not None:
+        result = workflow.validate_new(add)
+        for error in result.errors:
+            note(str(error))
+        if result.errors and not skip_invalid:
+            fail(f"{add}: {len(result.errors)} bad row(s); nothing was added (fix them, or use --skip-invalid)")
+        if not result.examples:
+            fail(f"{add}: no new examples to add")
+        stored = workflow.store_examples(result.examples, add.name)
+        note(f"added {len(result.examples)} example(s) to {stored}")
+    config = replace(DEFAULT_CONFIG, user_weight=user_weight)
+    examples = workflow.all_examples()
+    trained = run_training(examples, config, compare=CANDIDATES if compare else (), progress=note,
+                           version="shipped" if out else None)
+    if out is not None:
+        workflow.save_result(trained, out)
+        typer.echo(metrics_table(trained.report["heldout"], title=f"held-out split ({len(trained.split.test)} entries)"))
+        typer.echo(f"wrote {out} (and its MODEL_CARD.md)")
+        return
+    promotion = workflow.promote(trained, force=force)
+    typer.echo(metrics_table(promotion.candidate, promotion.current,
+                             title=f"held-out split ({len(trained.split.test)} entries): new model vs current"))
+    typer.echo(("activated: " if promotion.promoted else "not activated: ") + promotion.reason)
+    typer.echo(f"model {promotion.version} saved in {promotion.path}")
+
+
+@app.command()
+@reports_input_errors
+def evaluate(
+    file: Path = typer.Argument(..., help="A labeled .jsonl or .csv (text, labels)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    errors: int = typer.Option(5, "--errors", help="Show the N entries the model got most wrong."),
+    errors_out: Optional[Path] = typer.Option(None, "--errors-out", help="Write every mistake to this JSONL file."),
+    model: Optional[Path] = typer.Option(None, "--model", help="A model directory instead of the active model."),
+) -> None:
+    """Score the current model on a labeled file: per-label precision, recall, F1, support."""
+    from unstuck.cli.render import metrics_table
+    from unstuck.data.examples import read_examples
+    from unstuck.training.evaluate import evaluate as run_evaluation
+
+    data = read_examples(file)
+    if data.errors:
+        fail(str(data.errors[0]))
+    if not data.examples:
+        fail(f"{file}: no examples")
+    result = run_evaluation(get_tagger(model), data.examples)
+    if errors_out is not None:
+        with open(errors_out, "w", encoding="utf-8") as handle:
+            for row in result.errors:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if as_json:
+        typer.echo(json.dumps({"metrics": result.metrics, "errors": result.errors[:errors]}, ensure_ascii=False))
+        return
+    typer.echo(metrics_table(result.metrics, title=f"{file} ({len(data.examples)} entries)"))
+    typer.echo("\nconfusion per label (tp fp fn tn):")
+    for label, m in result.metrics["labels"].items():
+        typer.echo(f"  {label:<22}{m['tp']:>5}{m['fp']:>5}{m['fn']:>5}{m['tn']:>5}")
+    for row in result.errors[:errors]:
+        typer.echo(f"\n{row['id']}: missed {', '.join(row['missed']) or '-'}; extra {', '.join(row['extra']) or '-'}")
+
+
+@models_app.callback()
+def models(ctx: typer.Context) -> None:
+    """List the models: which is active, when trained, training size, held-out macro F1."""
+    if ctx.invoked_subcommand:
+        return
+    from unstuck.training.workflow import list_models
+
+    for row in list_models():
+        f1 = f"{row['macro_f1']:.3f}" if row["macro_f1"] is not None else "  -  "
+        typer.echo(f"{'*' if row['active'] else ' '} {row['version']:<24}{row['trained_at']:<28}"
+                   f"{row['n_train']:>6} entries  macro F1 {f1}")
+
+
+@models_app.command("use")
+def models_use(version: str = typer.Argument(..., help="A version from `unstuck models`, or 'shipped'.")) -> None:
+    """Make VERSION the active model (`unstuck models use shipped` always returns to the shipped one)."""
+    from unstuck.model.artifact import ModelError
+    from unstuck.training.workflow import use_model
+
+    try:
+        use_model(version)
+    except ModelError as err:
+        fail(str(err))
+    typer.echo(f"active model: {version}")
+
+
+@data_app.command("check")
+@reports_input_errors
+def data_check(
+    file: Optional[Path] = typer.Argument(None, help="A labeled file; default: the seed set plus your examples."),
+    suspects: int = typer.Option(0, "--suspects", help="Also list the N entries whose labels disagree most "
+                                 "with cross-validated predictions (slow: trains several models)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Check labeled data: schema, unknown labels, duplicates, split overlap, label balance."""
+    from unstuck.training.datacheck import check_data, suspect_labels
+
+    report = check_data(file)
+    if suspects:
+        report.suspects = suspect_labels(report.examples, suspects)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+    else:
+        typer.echo(report.render())
+    if report.errors:
+        raise typer.Exit(2)

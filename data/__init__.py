@@ -1,0 +1,10 @@
+"""Shipped data and the file formats unstuck reads and writes.
+
+Owns the taxonomy, the seed set, the crisis patterns and resources, and batch readers/writers.
+Imports nothing else of unstuck's.
+"""
+
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent
+SEED_DIR = DATA_DIR / "seed"

@@ -1,0 +1,159 @@
+"""Labeled examples: reading and validating `.jsonl` / `.csv` files of `text` + `labels`.
+
+Validation collects every problem with its line number; messages never quote entry text.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from unstuck.data import SEED_DIR
+from unstuck.data.errors import InputError
+from unstuck.data.taxonomy import LABEL_IDS
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    text: str
+    labels: tuple[str, ...]
+    source: str = "seed"
+    group: str = ""
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass
+class ReadResult:
+    examples: list[Example] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+
+
+def normalise(text: str) -> str:
+    """Text folded for duplicate detection: lower case, letters and digits only, single spaces."""
+    return " ".join(re.findall(r"[^\W_]+", text.lower()))
+
+
+def read_examples(path: Path, source: str = "user") -> ReadResult:
+    """Read a labeled file, keeping every valid row and an InputError for every bad one."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, None, "file not found")
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        rows = _jsonl_rows(path)
+    elif suffix == ".csv":
+        rows = _csv_rows(path)
+    else:
+        raise InputError(path, None, f"unsupported file type {suffix!r}; use .jsonl or .csv")
+    result = ReadResult()
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        if isinstance(row, InputError):
+            result.errors.append(row)
+            continue
+        try:
+            example = _to_example(path, line, row, source)
+        except InputError as err:
+            result.errors.append(err)
+            continue
+        key = normalise(example.text)
+        if key in seen:
+            result.errors.append(InputError(path, line, f"duplicate of line {seen[key]}"))
+            continue
+        seen[key] = line
+        result.examples.append(example)
+    return result
+
+
+def load_seed(seed_dir: Path = SEED_DIR) -> list[Example]:
+    """The shipped seed set; any error in it is a bug in the package, so raise the first."""
+    examples: list[Example] = []
+    for path in sorted(Path(seed_dir).glob("*.jsonl")):
+        result = read_examples(path, source="seed")
+        if result.errors:
+            raise result.errors[0]
+        examples.extend(result.examples)
+    return examples
+
+
+def data_hash(examples: Iterable[Example]) -> str:
+    digest = hashlib.sha256()
+    for ex in examples:
+        digest.update(json.dumps([ex.id, ex.text, sorted(ex.labels), ex.source], ensure_ascii=False).encode())
+    return digest.hexdigest()[:16]
+
+
+def write_examples(path: Path, examples: Iterable[Example]) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        for ex in examples:
+            row = {"id": ex.id, "text": ex.text, "labels": list(ex.labels), "source": ex.source, "group": ex.group}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _jsonl_rows(path: Path):
+    with open(path, "rb") as handle:
+        for line, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                yield line, InputError(path, line, "not valid UTF-8")
+                continue
+            except json.JSONDecodeError as err:
+                yield line, InputError(path, line, f"invalid JSON ({err.msg})")
+                continue
+            if not isinstance(row, dict):
+                yield line, InputError(path, line, "expected a JSON object")
+                continue
+            yield line, row
+
+
+def _csv_rows(path: Path):
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")
+        reader = csv.DictReader(handle)
+        fields = reader.fieldnames or []
+    except UnicodeDecodeError:
+        raise InputError(path, 1, "not valid UTF-8") from None
+    with handle:
+        for needed in ("text", "labels"):
+            if needed not in fields:
+                raise InputError(path, 1, f'no "{needed}" column; found: {", ".join(fields) or "nothing"}')
+        try:
+            for row in reader:
+                labels = [s.strip() for s in (row.get("labels") or "").split(";") if s.strip()]
+                yield reader.line_num, {**row, "labels": labels}
+        except UnicodeDecodeError:
+            raise InputError(path, reader.line_num + 1, "not valid UTF-8") from None
+
+
+def _to_example(path: Path, line: int, row: dict, source: str) -> Example:
+    text = row.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(path, line, 'empty or missing "text"')
+    labels = row.get("labels")
+    if isinstance(labels, str):
+        labels = [s.strip() for s in labels.split(";") if s.strip()]
+    if not isinstance(labels, list):
+        raise InputError(path, line, '"labels" must be a list of label ids')
+    unknown = [str(x) for x in labels if x not in LABEL_IDS]
+    if unknown:
+        raise InputError(path, line, f"unknown label(s): {', '.join(unknown)}; see `unstuck labels`")
+    if len(set(labels)) != len(labels):
+        raise InputError(path, line, "a label is listed twice")
+    ex_id = str(row.get("id") or f"{path.stem}:{line}")
+    return Example(
+        id=ex_id,
+        text=text,
+        labels=tuple(labels),
+        source=str(row.get("source") or source),
+        group=str(row.get("group") or source),
+        line=line,
+    )

@@ -1,0 +1,156 @@
+"""Tagging a stream of rows: in chunks, in order, optionally across worker processes.
+
+Every entry goes through `Tagger.tag_many`, as with `unstuck tag`. Nothing here prints or keeps text
+beyond the chunks in flight; the caller writes each result as it comes.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass, field
+from itertools import chain, islice
+from typing import Callable, Iterable, Iterator
+
+from unstuck.data.errors import InputError
+from unstuck.data.formats import Row
+from unstuck.data.taxonomy import LABEL_IDS
+from unstuck.model.nlp import MAX_CHARS
+from unstuck.model.tagger import Tagger, Tagging
+
+CHUNK_ROWS = 256
+CHUNKS_PER_WORKER = 2  # in flight at once: enough to keep workers busy, few enough to keep memory flat
+LISTED_SKIPS = 20
+
+
+@dataclass
+class Tagged:
+    row: Row
+    tagging: Tagging
+
+    def as_dict(self, evidence: bool = False) -> dict:
+        """The output record: id, labels, scores, crisis, crisis_matches, [evidence,] kept fields."""
+        return {"id": self.row.id, **self.tagging.as_dict(evidence=evidence), **self.row.kept}
+
+
+@dataclass
+class BatchSummary:
+    tagged: int = 0
+    crisis: int = 0
+    label_counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LABEL_IDS, 0))
+    skipped: int = 0
+    skipped_at: list[InputError] = field(default_factory=list)  # the first LISTED_SKIPS only
+
+    def count(self, tagging: Tagging) -> None:
+        self.tagged += 1
+        self.crisis += tagging.crisis
+        for label in tagging.labels:
+            self.label_counts[label] += 1
+
+    def skip(self, error: InputError) -> None:
+        self.skipped += 1
+        if len(self.skipped_at) < LISTED_SKIPS:
+            self.skipped_at.append(error)
+
+
+def run_batch(rows: Iterable[Row | InputError], tagger: Tagger, write: Callable[[Tagged], None], *,
+              workers: int = 1, evidence: bool = False, strict: bool = False,
+              on_skip: Callable[[InputError], None] = lambda error: None,
+              on_progress: Callable[[int, int], None] = lambda done, offset: None) -> BatchSummary:
+    """Tag every row, hand each result to `write` in input order, and count what happened.
+
+    A bad row is passed to `on_skip` and skipped; with `strict` the first one is raised instead.
+    `on_progress(entries_done, bytes_read)` is called after each row."""
+    summary = BatchSummary()
+    offset = 0
+    # closing(): stopping early (--strict, an error) shuts a worker pool down now, not at garbage collection
+    with closing(tag_rows(rows, tagger, workers, evidence)) as results:
+        for result in results:
+            if isinstance(result, InputError):
+                if strict:
+                    raise result
+                summary.skip(result)
+                on_skip(result)
+            else:
+                write(result)
+                summary.count(result.tagging)
+                offset = result.row.offset
+            on_progress(summary.tagged, offset)
+    return summary
+
+
+def tag_rows(rows: Iterable[Row | InputError], tagger: Tagger, workers: int = 1, evidence: bool = False,
+             chunk_rows: int = CHUNK_ROWS) -> Iterator[Tagged | InputError]:
+    """Yield a `Tagged` for each row, or its InputError, in input order.
+
+    With several workers, chunks are tagged in a process pool, each worker loading the model from
+    `tagger.path` once; a pool is only started when the input is larger than one chunk."""
+    chunks = (_screen(chunk) for chunk in _chunked(rows, chunk_rows))
+    first, second = next(chunks, []), next(chunks, None)
+    ahead = chain([first], [] if second is None else [second], chunks)
+    if workers <= 1 or second is None or tagger.path is None:
+        yield from _tag_locally(ahead, tagger, evidence)
+    else:
+        yield from _tag_in_pool(ahead, str(tagger.path), workers, evidence)
+
+
+def _chunked(rows: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _screen(chunk: list[Row | InputError]) -> list[Row | InputError]:
+    """Replace entries the tagger would refuse (EntryTooLong) by an error, so the rest still get tagged."""
+    return [InputError(item.path, item.line, f"entry is {len(item.text):,} characters; the limit is "
+                       f"{MAX_CHARS:,} (split it into several entries)")
+            if isinstance(item, Row) and len(item.text) > MAX_CHARS else item
+            for item in chunk]
+
+
+def _merge(chunk: list[Row | InputError], taggings: list[Tagging]) -> Iterator[Tagged | InputError]:
+    found = iter(taggings)
+    for item in chunk:
+        yield Tagged(item, next(found)) if isinstance(item, Row) else item
+
+
+def _texts(chunk: list[Row | InputError]) -> list[str]:
+    return [item.text for item in chunk if isinstance(item, Row)]
+
+
+def _tag_locally(chunks: Iterable[list], tagger: Tagger, evidence: bool) -> Iterator[Tagged | InputError]:
+    for chunk in chunks:
+        yield from _merge(chunk, list(tagger.tag_many(_texts(chunk), evidence=evidence)))
+
+
+def _tag_in_pool(chunks: Iterator[list], model_path: str, workers: int,
+                 evidence: bool) -> Iterator[Tagged | InputError]:
+    in_flight: deque[tuple[list, Future]] = deque()
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(model_path,))
+    try:
+        for chunk in chunks:
+            in_flight.append((chunk, pool.submit(_tag_in_worker, _texts(chunk), evidence)))
+            if len(in_flight) >= workers * CHUNKS_PER_WORKER:
+                done, future = in_flight.popleft()
+                yield from _merge(done, future.result())
+        while in_flight:
+            done, future = in_flight.popleft()
+            yield from _merge(done, future.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_worker_tagger: Tagger | None = None
+
+
+def _start_worker(model_path: str) -> None:
+    """Load the model once per worker. Ctrl-C is left to the parent, which stops the pool cleanly."""
+    global _worker_tagger
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_tagger = Tagger.load(model_path)
+
+
+def _tag_in_worker(texts: list[str], evidence: bool) -> list[Tagging]:
+    return list(_worker_tagger.tag_many(texts, evidence=evidence))

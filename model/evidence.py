@@ -1,0 +1,93 @@
+"""Why a tag was given: the sentences that score highest for it and, inside them, the words whose
+weights pushed the score up. Negated words ("not scared") never count as evidence.
+
+Works on the fitted linear pipeline from `features.build_pipeline`; offsets index the original text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from spacy.tokens import Doc, Span
+
+from unstuck.model.nlp import is_negation_cue, token_feature
+
+MAX_SENTENCES = 2
+MAX_PHRASES = 3
+
+
+@dataclass(frozen=True)
+class Evidence:
+    start: int
+    end: int
+    text: str
+    weight: float
+
+    def as_dict(self) -> dict:
+        return {"start": self.start, "end": self.end, "text": self.text}
+
+
+def token_weights(pipeline, doc: Doc, label_index: int) -> np.ndarray:
+    """Each token's share of the word features' contribution to one label's decision score."""
+    union = pipeline.named_steps["features"]
+    words = dict(union.transformer_list).get("words")
+    weights = np.zeros(len(doc))
+    if words is None:
+        return weights
+    coef = pipeline.named_steps["classifier"].estimators_[label_index].coef_.ravel()
+    offset = 0  # the words block is first in the union (see build_pipeline)
+    vocab = words.vocabulary_
+    feats = [(t.i, token_feature(t)) for t in doc]
+    feats = [(i, f) for i, f in feats if f]
+    row = words.transform([" ".join(f for _, f in feats)])
+    values = dict(zip(row.indices, row.data))
+    for pos, (i, feature) in enumerate(feats):
+        idx = vocab.get(feature)
+        if idx is not None:
+            weights[i] += values.get(idx, 0.0) * coef[offset + idx]
+        if pos + 1 < len(feats):
+            j, following = feats[pos + 1]
+            idx = vocab.get(f"{feature} {following}")
+            if idx is not None:
+                share = values.get(idx, 0.0) * coef[offset + idx] / 2
+                weights[i] += share
+                weights[j] += share
+    return weights
+
+
+def find_evidence(pipeline, doc: Doc, label_index: int, sentence_scores: list[float]) -> list[Evidence]:
+    """Phrases from the best-scoring sentences for one label, strongest first."""
+    weights = token_weights(pipeline, doc, label_index)
+    sentences = list(doc.sents)
+    order = sorted(range(len(sentences)), key=lambda k: -sentence_scores[k])
+    found: list[Evidence] = []
+    for k in order[:MAX_SENTENCES]:
+        if found and sentence_scores[k] < sentence_scores[order[0]] / 2:
+            break
+        found.extend(_phrases(sentences[k], weights))
+    found.sort(key=lambda e: -e.weight)
+    return found[: MAX_PHRASES * MAX_SENTENCES]
+
+
+def _phrases(sentence: Span, weights: np.ndarray) -> list[Evidence]:
+    doc = sentence.doc
+    usable = [t for t in sentence if not (t._.negated or is_negation_cue(t) or t.is_space)]
+    if not usable:
+        return []
+    top = max(weights[t.i] for t in usable)
+    if top <= 0:
+        return []
+    keep = {t.i for t in usable if weights[t.i] >= top * 0.25 and not t.is_punct}
+    runs: list[list[int]] = []
+    for i in sorted(keep):
+        if runs and i - runs[-1][-1] <= 2 and not any(doc[j]._.negated for j in range(runs[-1][-1], i + 1)):
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    phrases = []
+    for run in runs:
+        span = doc[run[0] : run[-1] + 1]
+        phrases.append(Evidence(span.start_char, span.end_char, span.text, float(weights[run[0] : run[-1] + 1].sum())))
+    phrases.sort(key=lambda e: -e.weight)
+    return phrases[:MAX_PHRASES]

@@ -1,0 +1,105 @@
+"""`Tagger`: one loaded model that tags entries; every command (tag, batch, report) goes through it.
+
+One code path: text -> spaCy Doc (parsed once) -> crisis screen + classifier scores -> `Tagging`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from unstuck.data.taxonomy import LABEL_IDS
+from unstuck.model import store
+from unstuck.model.artifact import Manifest, load_model
+from unstuck.model.evidence import Evidence, find_evidence
+from unstuck.model.nlp import MAX_CHARS, get_nlp
+from unstuck.model.safety import CrisisMatch, default_screen
+
+BATCH_SIZE = 128
+
+
+class EntryTooLong(ValueError):
+    """An entry over `MAX_CHARS`; refused rather than risk a hang or running out of memory."""
+
+
+@dataclass
+class Tagging:
+    labels: list[str]
+    scores: dict[str, float]
+    crisis: bool
+    crisis_matches: list[CrisisMatch] = field(default_factory=list)
+    evidence: dict[str, list[Evidence]] = field(default_factory=dict)
+
+    def as_dict(self, evidence: bool = False) -> dict:
+        out = {
+            "labels": list(self.labels),
+            "scores": {k: round(v, 4) for k, v in self.scores.items()},
+            "crisis": self.crisis,
+            "crisis_matches": [m.as_dict() for m in self.crisis_matches],
+        }
+        if evidence:
+            out["evidence"] = {k: [e.as_dict() for e in v] for k, v in self.evidence.items()}
+        return out
+
+
+class Tagger:
+    """A fitted pipeline, its manifest, and the shared spaCy pipeline and crisis screen."""
+
+    def __init__(self, pipeline, manifest: Manifest, path: Path | None = None) -> None:
+        self.pipeline = pipeline
+        self.manifest = manifest
+        self.path = path
+        self.thresholds = {k: float(manifest.thresholds.get(k, 0.5)) for k in LABEL_IDS}
+        self.nlp = get_nlp()
+        self.screen = default_screen()
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "Tagger":
+        """Load a model directory; by default the active one. Raises `ModelError` if unusable."""
+        path = Path(path) if path else store.model_path(store.active_version())
+        pipeline, manifest = load_model(path)
+        return cls(pipeline, manifest, path)
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    def tag(self, text: str, evidence: bool = True) -> Tagging:
+        return next(self.tag_many([text], evidence=evidence))
+
+    def tag_many(self, texts: Iterable[str], evidence: bool = False) -> Iterator[Tagging]:
+        """Tag texts in order, in batches; raises EntryTooLong for an oversize entry."""
+        batch: list[str] = []
+        for text in texts:
+            if len(text) > MAX_CHARS:
+                raise EntryTooLong(f"entry is {len(text):,} characters; the limit is {MAX_CHARS:,}")
+            batch.append(text)
+            if len(batch) >= BATCH_SIZE:
+                yield from self._tag_batch(batch, evidence)
+                batch = []
+        if batch:
+            yield from self._tag_batch(batch, evidence)
+
+    def _tag_batch(self, texts: list[str], evidence: bool) -> list[Tagging]:
+        docs = list(self.nlp.pipe(texts, batch_size=BATCH_SIZE))
+        probabilities = self.pipeline.predict_proba(docs) if docs else []
+        return [self._tagging(doc, row, evidence) for doc, row in zip(docs, probabilities)]
+
+    def _tagging(self, doc, row, evidence: bool) -> Tagging:
+        scores = {label: float(p) for label, p in zip(LABEL_IDS, row)}
+        labels = sorted((k for k in LABEL_IDS if scores[k] >= self.thresholds[k]), key=lambda k: -scores[k])
+        crisis = self.screen.screen(doc)
+        tagging = Tagging(labels, scores, crisis.flagged, list(crisis.matches))
+        if evidence and labels:
+            tagging.evidence = self._evidence(doc, labels)
+        return tagging
+
+    def _evidence(self, doc, labels: list[str]) -> dict[str, list[Evidence]]:
+        sentences = list(doc.sents)
+        per_sentence = self.pipeline.predict_proba(list(self.nlp.pipe([s.text for s in sentences])))
+        found = {}
+        for label in labels:
+            k = LABEL_IDS.index(label)
+            found[label] = find_evidence(self.pipeline, doc, k, [float(p[k]) for p in per_sentence])
+        return found

@@ -1,0 +1,1 @@
+"""Training, evaluation, thresholds and data checks. Functions return values; they never print."""

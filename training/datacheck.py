@@ -1,0 +1,125 @@
+"""`unstuck data check`: what `spacy debug data` does for spaCy, for our labeled files.
+
+Errors (exit 2): schema problems, unknown labels, exact duplicates, entries in both splits.
+Warnings: near duplicates, very short texts, rare labels, labels with no negatives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from unstuck.data.examples import Example, load_seed, normalise, read_examples
+from unstuck.data.taxonomy import LABEL_IDS
+
+MIN_PER_LABEL = 80
+SHORT_WORDS = 3
+NEAR_DUPLICATE_WORDS = 8
+
+
+@dataclass
+class DataReport:
+    examples: list[Example]
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    suspects: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"n": len(self.examples), "errors": self.errors, "warnings": self.warnings,
+                "counts": self.counts, "suspects": self.suspects}
+
+    def render(self) -> str:
+        c = self.counts
+        lines = [f"{len(self.examples)} entries; {c['no_label']} with no tag; {c['multi_label']} with 2+ tags; "
+                 f"groups: {', '.join(f'{k} {v}' for k, v in c['groups'].items())}", "", "entries per tag:"]
+        lines += [f"  {k:<22}{v:>6}" for k, v in c["labels"].items()]
+        lines += [""] + [f"error: {e}" for e in self.errors] + [f"warning: {w}" for w in self.warnings]
+        if self.suspects:
+            lines += ["", "labels to double-check (given vs cross-validated prediction):"]
+            lines += [f"  {s['id']}: given {', '.join(s['labels']) or '-'}; model says "
+                      f"{', '.join(s['predicted']) or '-'} (disagreement {s['disagreement']:.2f})" for s in self.suspects]
+        lines.append(f"\n{len(self.errors)} error(s), {len(self.warnings)} warning(s)")
+        return "\n".join(lines)
+
+
+def check_data(path: Path | None = None) -> DataReport:
+    if path is None:
+        from unstuck.training.workflow import all_examples
+
+        examples, errors = all_examples(), []
+    else:
+        result = read_examples(Path(path), source="seed")
+        examples, errors = result.examples, [str(e) for e in result.errors]
+    report = DataReport(examples, errors=errors)
+    _duplicates(report)
+    _split_overlap(report)
+    _balance(report)
+    return report
+
+
+def _duplicates(report: DataReport) -> None:
+    exact: dict[str, str] = {}
+    near: dict[str, str] = {}
+    for example in report.examples:
+        key = normalise(example.text)
+        if key in exact:
+            report.errors.append(f"{example.id}: same text as {exact[key]}")
+            continue
+        exact[key] = example.id
+        words = key.split()
+        if len(words) >= NEAR_DUPLICATE_WORDS:
+            prefix = " ".join(words[:NEAR_DUPLICATE_WORDS])
+            if prefix in near:
+                report.warnings.append(f"{example.id}: starts like {near[prefix]} (near duplicate?)")
+            near.setdefault(prefix, example.id)
+        if len(words) < SHORT_WORDS:
+            report.warnings.append(f"{example.id}: very short text ({len(words)} word(s))")
+    ids = [e.id for e in report.examples]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        report.errors.append(f"id {dup!r} is used more than once")
+
+
+def _split_overlap(report: DataReport) -> None:
+    from unstuck.training.train import split_examples
+
+    split = split_examples(report.examples)
+    test_keys = {normalise(e.text): e.id for e in split.test}
+    for example in split.train:
+        if normalise(example.text) in test_keys:
+            report.errors.append(f"{example.id}: also in the held-out split as {test_keys[normalise(example.text)]}")
+
+
+def _balance(report: DataReport) -> None:
+    examples = report.examples
+    counts = {k: sum(k in e.labels for e in examples) for k in LABEL_IDS}
+    groups: dict[str, int] = {}
+    for e in examples:
+        groups[e.group] = groups.get(e.group, 0) + 1
+    report.counts = {"labels": counts, "no_label": sum(not e.labels for e in examples),
+                     "multi_label": sum(len(e.labels) >= 2 for e in examples), "groups": groups}
+    for label, n in counts.items():
+        if n < MIN_PER_LABEL:
+            report.warnings.append(f"{label}: only {n} entries (aim for {MIN_PER_LABEL}+)")
+        if examples and n == len(examples):
+            report.warnings.append(f"{label}: on every entry, so it has no negatives")
+    if counts and max(counts.values()) > 5 * max(1, min(counts.values())):
+        report.warnings.append("imbalance: the most common tag has over 5x the entries of the rarest")
+
+
+def suspect_labels(examples: list[Example], n: int) -> list[dict]:
+    """Entries whose labels disagree most with cross-validated predictions (the simple cleanlab idea)."""
+    from unstuck.training.metrics import label_matrix
+    from unstuck.training.train import DEFAULT_CONFIG, featurize, out_of_fold
+
+    Y = label_matrix([e.labels for e in examples])
+    P = out_of_fold(DEFAULT_CONFIG, featurize([e.text for e in examples]), Y, folds=5)
+    disagreement = np.abs(Y - P).max(axis=1)
+    ranked = []
+    for i in np.argsort(-disagreement)[:n]:
+        predicted = [k for k, p in zip(LABEL_IDS, P[i]) if p >= 0.5]
+        ranked.append({"id": examples[i].id, "labels": list(examples[i].labels), "predicted": predicted,
+                       "disagreement": float(disagreement[i])})
+    return ranked
