@@ -1,0 +1,67 @@
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from unstuck.cli.app import app
+from unstuck.model import DEFAULT_MODEL_DIR, store
+from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError, load_model
+from unstuck.training import workflow
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    target = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL_DIR, target)
+    return target
+
+
+def test_artifact_shipped_model_loads():
+    pipeline, manifest = load_model(DEFAULT_MODEL_DIR)
+    assert manifest.label_ids and set(manifest.thresholds) == set(manifest.label_ids)
+
+
+def test_artifact_truncated_pipeline_is_refused_with_the_remedy(model_copy):
+    path = model_copy / PIPELINE_FILE
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(ModelError, match="truncated or changed; run `unstuck train`"):
+        load_model(model_copy)
+
+
+def test_artifact_edited_manifest_is_refused(model_copy):
+    (model_copy / META_FILE).write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelError, match="manifest is damaged"):
+        load_model(model_copy)
+
+
+def test_artifact_other_sklearn_version_is_refused(model_copy):
+    meta = json.loads((model_copy / META_FILE).read_text())
+    meta["library_versions"]["scikit-learn"] = "0.24.2"
+    (model_copy / META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="built with scikit-learn 0.24.2"):
+        load_model(model_copy)
+
+
+def test_artifact_cli_refuses_a_broken_model_in_one_line(model_copy):
+    (model_copy / PIPELINE_FILE).write_bytes(b"garbage")
+    result = runner.invoke(app, ["tag", "--model", str(model_copy), "some text"])
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "unstuck train" in result.stderr
+
+
+@pytest.mark.slow
+def test_artifact_unusable_shipped_model_is_rebuilt_once_into_the_user_home(monkeypatch, model_copy, private_home):
+    meta = json.loads((model_copy / META_FILE).read_text())
+    meta["library_versions"]["scikit-learn"] = "0.24.2"
+    (model_copy / META_FILE).write_text(json.dumps(meta))
+    monkeypatch.setattr(store, "DEFAULT_MODEL_DIR", model_copy)
+    notes = []
+    tagger = workflow.load_tagger(notify=notes.append)
+    assert tagger.path.is_relative_to(private_home)
+    assert len(notes) == 1 and "rebuilding" in notes[0]
+    workflow.load_tagger(notify=notes.append)
+    assert len(notes) == 1  # the rebuilt model is reused, not rebuilt again

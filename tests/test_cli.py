@@ -1,0 +1,100 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from unstuck.cli.app import app
+from unstuck.data.taxonomy import LABEL_IDS
+
+runner = CliRunner()
+
+ENTRY = ("Cancelled on her again, third week running. Work keeps eating my Thursdays and "
+         "honestly I'm dreading the part where she asks about my dad.")
+
+
+def tag_json(*args, input=None) -> dict:
+    result = runner.invoke(app, ["tag", "--json", *args], input=input)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_cli_tag_json_follows_the_contract():
+    out = tag_json(ENTRY)
+    assert set(out["scores"]) == set(LABEL_IDS)
+    assert all(0.0 <= v <= 1.0 for v in out["scores"].values())
+    assert out["crisis"] is False
+    assert set(out["labels"]) <= set(LABEL_IDS)
+    assert [out["scores"][k] for k in out["labels"]] == sorted((out["scores"][k] for k in out["labels"]), reverse=True)
+    assert set(out["evidence"]) == set(out["labels"])
+    for spans in out["evidence"].values():
+        for span in spans:
+            assert ENTRY[span["start"]:span["end"]] == span["text"]
+
+
+def test_cli_tag_finds_the_obvious_barrier():
+    out = tag_json("I've cancelled my last four sessions and rescheduled the one before that twice")
+    assert "inconsistency" in out["labels"]
+
+
+def test_cli_tag_reads_piped_stdin_like_an_argument():
+    assert tag_json(input=ENTRY)["scores"] == tag_json(ENTRY)["scores"]
+
+
+def test_cli_tag_empty_input_is_a_one_line_error():
+    result = runner.invoke(app, ["tag"], input="   \n")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("unstuck: no text given")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_tag_human_view_shows_names_and_next_steps():
+    result = runner.invoke(app, ["tag", "--for", "therapist", "I've cancelled my last four sessions in a row"])
+    assert result.exit_code == 0
+    assert "Inconsistent attendance (inconsistency" in result.stdout
+    assert "next steps for the therapist:" in result.stdout
+    assert "No crisis language was found" in result.stdout
+    assert "does not diagnose" in result.stdout
+
+
+def test_cli_tag_says_plainly_when_nothing_was_found():
+    result = runner.invoke(app, ["tag", "made pancakes with my nephew, the dog stole one"])
+    assert "No barrier to therapy found" in result.stdout
+
+
+def test_cli_tag_crisis_leads_with_resources_for_the_region():
+    result = runner.invoke(app, ["tag", "--region", "uk", "I keep thinking everyone would be better off without me"])
+    assert result.exit_code == 0
+    first = result.stdout.strip().splitlines()[0]
+    assert "at risk" in first
+    assert "116 123" in result.stdout and "999" in result.stdout
+
+
+def test_cli_tag_crisis_json_lists_the_matched_phrases():
+    text = "honestly I want to kill myself"
+    out = tag_json(text)
+    assert out["crisis"] is True
+    assert any(text[m["start"]:m["end"]] == m["text"] for m in out["crisis_matches"])
+
+
+def test_cli_labels_lists_every_id():
+    result = runner.invoke(app, ["labels", "--json"])
+    assert [row["id"] for row in json.loads(result.stdout)] == list(LABEL_IDS)
+
+
+def test_cli_console_script_runs_as_a_real_process(tmp_path):
+    env = {**os.environ, "UNSTUCK_HOME": str(tmp_path)}
+    done = subprocess.run(["unstuck", "tag", "--json", ENTRY], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)["scores"]) == set(LABEL_IDS)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["labels"]])
+def test_cli_help_and_labels_do_not_import_spacy_or_sklearn(args):
+    code = ("import sys; from unstuck.cli.app import main; sys.argv=['unstuck', *%r]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "heavy=[m for m in ('spacy','sklearn') if m in sys.modules]\nprint('HEAVY', heavy)" % (args,))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "HEAVY []" in done.stdout, done.stdout[-300:]
