@@ -119,6 +119,34 @@ def tag(
 
 
 @app.command()
+@reports_input_errors
+def explain(
+    text: Optional[str] = typer.Argument(None, help="The entry. Omit it to read standard input or paste."),
+    label: str = typer.Option(..., "--label", "-l", help="The tag id to explain (see `unstuck labels`)."),
+    model: Optional[Path] = MODEL_OPTION,
+) -> None:
+    """Why one tag scored as it did for this entry: its score against the threshold and the words
+    that pushed it up and down. For understanding a mistake before you add examples and retrain."""
+    from unstuck.data.taxonomy import LABEL_IDS
+    from unstuck.model.tagger import EntryTooLong
+
+    if label not in LABEL_IDS:
+        fail(f"unknown label {label!r}; expected one of {', '.join(LABEL_IDS)}")
+    entry = read_entry(text)
+    if not entry.strip():
+        fail("no text given; pass the entry as an argument, pipe it in, or paste it at the prompt")
+    try:
+        result = get_tagger(model).explain(entry, label)
+    except EntryTooLong as err:
+        fail(str(err))
+    verdict = "assigned" if result.score >= result.threshold else "not assigned"
+    typer.echo(f"{label}: score {result.score:.2f}, threshold {result.threshold:.2f} -> {verdict}")
+    typer.echo("words for:     " + (", ".join(f"{w} (+{v:.2f})" for w, v in result.for_words) or "none"))
+    typer.echo("words against: " + (", ".join(f"{w} ({v:.2f})" for w, v in result.against_words) or "none"))
+    typer.echo("(word weights only; character patterns add to the score but are not listed)")
+
+
+@app.command()
 def labels(
     audience: Optional[Audience] = typer.Option(None, "--for", help="Show only this audience's next steps."),
     as_json: bool = typer.Option(False, "--json", help="Print the taxonomy as JSON."),

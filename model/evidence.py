@@ -56,14 +56,17 @@ def token_weights(pipeline, doc: Doc, label_index: int) -> np.ndarray:
     return weights
 
 
-def find_evidence(pipeline, doc: Doc, label_index: int, sentence_scores: list[float]) -> list[Evidence]:
-    """Phrases from the best-scoring sentences for one label, strongest first."""
+def find_evidence(
+    pipeline, doc: Doc, label_index: int, sentence_scores: list[float], threshold: float
+) -> list[Evidence]:
+    """Phrases from the best sentence, plus a second one only if it would clearly earn the tag on its
+    own (at or over the threshold and within a third of the best sentence's score)."""
     weights = token_weights(pipeline, doc, label_index)
     sentences = list(doc.sents)
     order = sorted(range(len(sentences)), key=lambda k: -sentence_scores[k])
     found: list[Evidence] = []
-    for k in order[:MAX_SENTENCES]:
-        if found and sentence_scores[k] < sentence_scores[order[0]] / 2:
+    for rank, k in enumerate(order[:MAX_SENTENCES]):
+        if rank and sentence_scores[k] < max(threshold, sentence_scores[order[0]] * 2 / 3):
             break
         found.extend(_phrases(sentences[k], weights))
     found.sort(key=lambda e: -e.weight)

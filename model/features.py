@@ -6,8 +6,10 @@ negation-marked lemma strings; the vectorizers after it are stock scikit-learn.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable
 
+import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -15,14 +17,57 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 from spacy.tokens import Doc
 
-from unstuck.model.nlp import doc_features, get_nlp
+from unstuck.model.nlp import SENTENCE_BREAK, doc_features, get_nlp
+from unstuck.model.vectors import load_table
 
 BATCH_SIZE = 256
 
 
-def split_features(text: str) -> list[str]:
-    """Tokenizer for the word vectorizer: the featurizer already joined features with spaces."""
-    return text.split()
+def word_ngrams(text: str) -> list[str]:
+    """Analyzer for the word vectorizer: unigrams and bigrams, never across a sentence break."""
+    grams: list[str] = []
+    for sentence in text.split(f" {SENTENCE_BREAK} "):
+        words = sentence.split()
+        grams.extend(words)
+        grams.extend(f"{a} {b}" for a, b in zip(words, words[1:]))
+    return grams
+
+
+class VectorFeatures(TransformerMixin, BaseEstimator):
+    """Dense features from the shipped static word vectors: the entry's mean word vector and, per
+    dimension, the maximum over its sentences' mean vectors, so one sentence can carry a tag in a
+    long entry. Negated words and stop words are left out; words not in the table are skipped."""
+
+    def __init__(self, weight: float = 1.0) -> None:
+        self.weight = weight
+
+    def fit(self, X: Iterable[str], y=None) -> "VectorFeatures":
+        return self
+
+    def transform(self, X: Iterable[str]) -> np.ndarray:
+        index, table = vector_index()
+        rows = []
+        for text in X:
+            sentences = []
+            for sentence in text.split(f" {SENTENCE_BREAK} "):
+                ids = [index[w] for w in sentence.split() if w in index]
+                if ids:
+                    sentences.append(table[ids].mean(axis=0))
+            if sentences:
+                stacked = np.vstack(sentences)
+                rows.append(np.concatenate([stacked.mean(axis=0), stacked.max(axis=0)]))
+            else:
+                rows.append(np.zeros(2 * table.shape[1], dtype=np.float32))
+        return np.vstack(rows) * self.weight if rows else np.zeros((0, 2 * table.shape[1]))
+
+
+@lru_cache(maxsize=1)
+def vector_index() -> tuple[dict[str, int], np.ndarray]:
+    """word -> row of the vector table, without stop words (they blur the mean)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    words, table = load_table()
+    return {w: i for i, w in enumerate(words) if w not in STOP_WORDS}, table
 
 
 class SpacyFeaturizer(TransformerMixin, BaseEstimator):
@@ -38,18 +83,20 @@ class SpacyFeaturizer(TransformerMixin, BaseEstimator):
         return [doc_features(x if isinstance(x, Doc) else next(parsed)) for x in items]
 
 
-def build_pipeline(words: bool = True, chars: bool = True, C: float = 4.0, seed: int = 0) -> Pipeline:
-    """The classifier: spaCy features, word and/or character TF-IDF, one logistic regression per tag."""
+def build_pipeline(
+    words: bool = True, chars: bool = True, vectors: float = 0.0, C: float = 4.0, seed: int = 0
+) -> Pipeline:
+    """The classifier: spaCy features; word and/or character TF-IDF and/or word vectors (weighted
+    by `vectors`, 0 for none); one logistic regression per tag."""
     parts = []
     if words:
-        parts.append(("words", TfidfVectorizer(
-            tokenizer=split_features, token_pattern=None, lowercase=False,
-            ngram_range=(1, 2), min_df=2, sublinear_tf=True,
-        )))
+        parts.append(("words", TfidfVectorizer(analyzer=word_ngrams, lowercase=False, min_df=2, sublinear_tf=True)))
     if chars:
         parts.append(("chars", TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), min_df=3, sublinear_tf=True, max_features=60_000,
         )))
+    if vectors:
+        parts.append(("vectors", VectorFeatures(weight=vectors)))
     # dual liblinear: far faster here, where features outnumber entries
     classifier = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", dual=True, max_iter=1000,
                                     random_state=seed)

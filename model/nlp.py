@@ -85,6 +85,14 @@ def _lemma_table():
     return get_nlp().get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
 
 
+SENTENCE_BREAK = "<s>"
+
+
 def doc_features(doc: Doc) -> str:
-    """The document as a space-separated string of word features, aligned with its tokens."""
-    return " ".join(f for f in (token_feature(t) for t in doc) if f)
+    """The document as a space-separated string of word features, with `<s>` between sentences."""
+    parts = []
+    for sentence in doc.sents:
+        words = [f for f in (token_feature(t) for t in sentence) if f]
+        if words:
+            parts.append(" ".join(words))
+    return f" {SENTENCE_BREAK} ".join(parts)

@@ -12,7 +12,7 @@ from typing import Iterable, Iterator
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model import store
 from unstuck.model.artifact import Manifest, load_model
-from unstuck.model.evidence import Evidence, find_evidence
+from unstuck.model.evidence import Evidence, find_evidence, token_weights
 from unstuck.model.nlp import MAX_CHARS, get_nlp
 from unstuck.model.safety import CrisisMatch, default_screen
 
@@ -41,6 +41,15 @@ class Tagging:
         if evidence:
             out["evidence"] = {k: [e.as_dict() for e in v] for k, v in self.evidence.items()}
         return out
+
+
+@dataclass
+class Explanation:
+    label: str
+    score: float
+    threshold: float
+    for_words: list[tuple[str, float]]
+    against_words: list[tuple[str, float]]
 
 
 class Tagger:
@@ -95,11 +104,26 @@ class Tagger:
             tagging.evidence = self._evidence(doc, labels)
         return tagging
 
+    def explain(self, text: str, label: str, top: int = 8) -> Explanation:
+        """One label's score against its threshold, and the words that pushed it up and down."""
+        if len(text) > MAX_CHARS:
+            raise EntryTooLong(f"entry is {len(text):,} characters; the limit is {MAX_CHARS:,}")
+        doc = self.nlp(text)
+        k = LABEL_IDS.index(label)
+        score = float(self.pipeline.predict_proba([doc])[0][k])
+        weights = token_weights(self.pipeline, doc, k)
+        words = [(doc[i].text + (" (negated)" if doc[i]._.negated else ""), float(w))
+                 for i, w in enumerate(weights) if w]
+        words.sort(key=lambda pair: -pair[1])
+        return Explanation(label, score, self.thresholds[label],
+                           [w for w in words if w[1] > 0][:top], [w for w in words[::-1] if w[1] < 0][:top])
+
     def _evidence(self, doc, labels: list[str]) -> dict[str, list[Evidence]]:
         sentences = list(doc.sents)
         per_sentence = self.pipeline.predict_proba(list(self.nlp.pipe([s.text for s in sentences])))
         found = {}
         for label in labels:
             k = LABEL_IDS.index(label)
-            found[label] = find_evidence(self.pipeline, doc, k, [float(p[k]) for p in per_sentence])
+            found[label] = find_evidence(self.pipeline, doc, k, [float(p[k]) for p in per_sentence],
+                                         self.thresholds[label])
         return found

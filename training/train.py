@@ -31,7 +31,8 @@ class TrainConfig:
     name: str = "words+chars"
     words: bool = True
     chars: bool = True
-    C: float = 4.0
+    vectors: float = 0.0
+    C: float = 2.0
     seed: int = 0
     folds: int = 5
     inner_folds: int = 3
@@ -44,7 +45,9 @@ CANDIDATES = (
     TrainConfig("words", chars=False),
     TrainConfig("chars", words=False),
     TrainConfig("words+chars"),
-    TrainConfig("words+chars, C=1", C=1.0),
+    TrainConfig("words+chars, C=8", C=8.0),
+    TrainConfig("vectors", words=False, chars=False, vectors=1.0),
+    TrainConfig("words+chars+vectors", vectors=1.0),
 )
 
 
@@ -94,7 +97,8 @@ def fit_with_thresholds(config, feats, Y, weights=None, folds: int | None = None
 
     The vectorizers are fitted once on all of `feats` (no labels involved); only the classifier is
     refitted per inner fold, which is where the labels are."""
-    pipeline = build_pipeline(words=config.words, chars=config.chars, C=config.C, seed=config.seed)
+    pipeline = build_pipeline(words=config.words, chars=config.chars, vectors=config.vectors, C=config.C,
+                              seed=config.seed)
     X = pipeline.named_steps["features"].fit_transform(list(feats))
     Y, repeat = np.asarray(Y), _repeats(weights, len(Y))
     folds = config.inner_folds if folds is None else folds
