@@ -36,7 +36,8 @@ MODEL_OPTION = typer.Option(None, "--model", help="A model directory to use inst
 
 
 def reports_input_errors(command):
-    """Turn our InputError into the one-line `unstuck: FILE:LINE: reason` and exit 2."""
+    """Turn our InputError into the one-line `unstuck: FILE:LINE: reason` and exit 2, and a failed
+    read or write (disk full, a data directory that is a file) into one line and exit 1."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -44,6 +45,9 @@ def reports_input_errors(command):
             return command(*args, **kwargs)
         except InputError as err:
             fail(str(err))
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename else ""
+            fail(f"{where}{err.strerror or type(err).__name__}; nothing was changed", code=1)
 
     return wrapper
 

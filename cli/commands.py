@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from unstuck.cli.app import app, data_app, fail, get_tagger, models_app, note, reports_input_errors
+from unstuck.data.errors import InputError
 
 
 @app.command()
@@ -19,6 +20,8 @@ def train(
     user_weight: int = typer.Option(1, "--user-weight", min=1, max=10, help="Count each added example N times."),
     force: bool = typer.Option(False, "--force", help="Activate the new model even if it scores worse."),
     compare: bool = typer.Option(False, "--compare", help="Also cross-validate the alternative configurations."),
+    curve: bool = typer.Option(False, "--curve", help="Only print a learning curve (held-out macro F1 at "
+                               "25/50/75/100%% of the training data); trains nothing to keep."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the model to this directory instead "
                                        "(e.g. model/default to rebuild the shipped model); nothing is activated."),
 ) -> None:
@@ -45,6 +48,13 @@ def train(
         note(f"added {len(result.examples)} example(s) to {stored}")
     config = replace(DEFAULT_CONFIG, user_weight=user_weight)
     examples = workflow.all_examples()
+    if curve:
+        from unstuck.training.train import learning_curve
+
+        typer.echo(f"{'share':>6}{'entries':>9}{'macro F1':>10}{'micro F1':>10}")
+        for point in learning_curve(examples, config, progress=note):
+            typer.echo(f"{point['fraction']:>6.0%}{point['n_train']:>9}{point['macro_f1']:>10.3f}{point['micro_f1']:>10.3f}")
+        return
     trained = run_training(examples, config, compare=CANDIDATES if compare else (), progress=note,
                            version="shipped" if out else None)
     if out is not None:
@@ -108,6 +118,7 @@ def models(ctx: typer.Context) -> None:
 
 
 @models_app.command("use")
+@reports_input_errors
 def models_use(version: str = typer.Argument(..., help="A version from `unstuck models`, or 'shipped'.")) -> None:
     """Make VERSION the active model (`unstuck models use shipped` always returns to the shipped one)."""
     from unstuck.model.artifact import ModelError
@@ -140,3 +151,33 @@ def data_check(
         typer.echo(report.render())
     if report.errors:
         raise typer.Exit(2)
+
+
+@app.command()
+@reports_input_errors
+def suggest(
+    file: Path = typer.Argument(..., help="Unlabeled entries: anything `unstuck batch` reads."),
+    n: int = typer.Option(20, "-n", min=1, help="How many entries to suggest."),
+    output: str = typer.Option("-", "-o", "--output", help="Where to write the JSONL (default: standard output)."),
+    text_field: str = typer.Option("text", "--text-field", help="Field or column with the text."),
+    id_field: str = typer.Option("id", "--id-field", help="Field or column with the id."),
+    model: Optional[Path] = typer.Option(None, "--model", help="A model directory instead of the active model."),
+) -> None:
+    """The entries whose labels would teach the model most (those it is least sure about), as JSONL
+    with an empty "labels" field: fill it in, then `unstuck train --add` the file.
+
+    Example:  unstuck suggest export.csv -n 30 -o to_label.jsonl
+    """
+    from unstuck.data.formats import atomic_output, check_output, read_rows
+    from unstuck.model.batch import tag_rows
+    from unstuck.training.active import most_informative
+
+    check_output(output, file)
+    tagger = get_tagger(model)
+    rows = read_rows(file, text_field=text_field, id_field=id_field)
+    tagged = (item for item in tag_rows(rows, tagger) if not isinstance(item, InputError) or note(str(item)))
+    picked = most_informative(tagged, tagger.thresholds, n)
+    with atomic_output(output) as handle:
+        for record in picked:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    note(f"suggested {len(picked)} entries to label")

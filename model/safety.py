@@ -121,7 +121,8 @@ def _build(nlp: Language, section: str, rules: list[dict], kinds: dict[str, str]
             try:
                 tokens.add(rule_id, patterns)
             except (ValueError, KeyError) as err:
-                raise InputError(PATTERNS_PATH, None, f"{section} {rule_id!r} has a bad pattern ({err})") from None
+                detail = " ".join(line.strip() for line in str(err).splitlines() if line.strip().startswith("-"))
+                raise InputError(PATTERNS_PATH, None, f"{section} {rule_id!r} has a bad pattern {detail}".strip()) from None
     return lower, lemma, tokens
 
 

@@ -218,3 +218,27 @@ def _data_summary(split: Split) -> dict:
         "label_counts": {k: sum(k in e.labels for e in everything) for k in LABEL_IDS},
         "no_label": sum(not e.labels for e in everything),
     }
+
+
+def learning_curve(
+    examples: Sequence[Example],
+    config: TrainConfig = DEFAULT_CONFIG,
+    fractions: Sequence[float] = (0.25, 0.5, 0.75, 1.0),
+    progress: Progress | None = None,
+) -> list[dict]:
+    """Held-out macro/micro F1 when training on growing shares of the training split (same held-out
+    entries each time): if the curve still climbs at 100%, labeling more examples should help."""
+    say = progress or (lambda message: None)
+    split = split_examples(examples, config)
+    feats, test_feats = featurize([e.text for e in split.train]), featurize([e.text for e in split.test])
+    Y, Y_test = label_matrix([e.labels for e in split.train]), label_matrix([e.labels for e in split.test])
+    order = np.random.default_rng(config.seed).permutation(len(feats))
+    points = []
+    for fraction in fractions:
+        take = np.sort(order[: max(10, int(round(fraction * len(feats))))])
+        say(f"training on {fraction:.0%} of the training split ({len(take)} entries)")
+        pipeline, thresholds = fit_with_thresholds(config, [feats[i] for i in take], Y[take])
+        result = scores(Y_test, apply_thresholds(_predict(pipeline, test_feats), thresholds))
+        points.append({"fraction": fraction, "n_train": int(len(take)),
+                       "macro_f1": result["macro"]["f1"], "micro_f1": result["micro"]["f1"]})
+    return points
