@@ -179,3 +179,4 @@ def main() -> None:
 
 from unstuck.cli import commands  # noqa: E402,F401  registers train, evaluate, batch, models, data
 from unstuck.cli import batch  # noqa: E402,F401
+from unstuck.cli import report  # noqa: E402,F401
