@@ -15,7 +15,7 @@ The entry is flagged when any candidate survives.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,7 +62,8 @@ class CrisisScreen:
     def screen(self, doc: Doc) -> CrisisResult:
         # Match on a normalised copy (same tokens, so spans map back 1:1): see `_normalised`.
         shadow = _normalised(doc, self.lemmatizer)
-        found = {section: [Span(doc, s.start, s.end, label=s.label) for s in _spans(shadow, *self.matchers[section])]
+        words = _Words.of(shadow)
+        found = {section: [Span(doc, s.start, s.end, label=s.label) for s in _spans(shadow, words, self.matchers[section])]
                  for section in SECTIONS}
         kept = []
         for span in _dedupe(found["rule"]):
@@ -106,24 +107,81 @@ def _load(path: Path) -> dict:
         raise InputError(path, getattr(err, "lineno", None), f"not valid TOML ({err})") from None
 
 
-def _build(nlp: Language, section: str, rules: list[dict], kinds: dict[str, str]):
-    """A PhraseMatcher on LOWER, one on LEMMA, and a token Matcher for one section of the file."""
-    lower, lemma, tokens = PhraseMatcher(nlp.vocab, attr="LOWER"), PhraseMatcher(nlp.vocab, attr="LEMMA"), Matcher(nlp.vocab)
+@dataclass
+class _Section:
+    """One section's matchers. Token patterns are slow (their IN lists are checked in Python), so
+    each has its own Matcher and runs only where it could match: on the sentences (with their
+    neighbours) holding a word of its least common required token, and only if the entry holds a
+    word of every other required token. A pattern with no required word runs on the whole entry."""
+
+    lower: PhraseMatcher
+    lemma: PhraseMatcher
+    patterns: list[tuple[list[frozenset[str]], Matcher]]
+    index: dict[str, list[int]] = field(default_factory=dict)  # anchor word -> patterns it wakes
+
+    def add(self, required: list[frozenset[str]], matcher: Matcher) -> None:
+        """`required`: the value sets of the pattern's required tokens, least common first."""
+        for word in required[0] if required else ():
+            self.index.setdefault(word, []).append(len(self.patterns))
+        self.patterns.append((required, matcher))
+
+
+ANCHOR_KEYS = ("LOWER", "LEMMA", "ORTH", "TEXT", "NORM")
+
+
+def _required(pattern: list[dict], commonness) -> list[frozenset[str]]:
+    """The value sets of the pattern's required tokens that name words, least common first: a text
+    can only match if it holds a word of every one of them."""
+    found = []
+    for spec in pattern:
+        if spec.get("OP") not in (None, "1", "+"):
+            continue
+        for key in ANCHOR_KEYS:
+            value = spec.get(key)
+            if isinstance(value, str):
+                values = {value}
+            elif isinstance(value, dict) and set(value) == {"IN"}:
+                values = set(value["IN"])
+            else:
+                continue
+            found.append(frozenset(_fold(v) for v in values))
+            break
+    return sorted(found, key=lambda values: sum(commonness(v) for v in values))
+
+
+@lru_cache(maxsize=1)
+def _word_ranks() -> dict[str, int]:
+    """Word frequency ranks, from the frequency-ordered word list that ships with the vectors."""
+    path = DATA_DIR / "vectors" / "words.txt"
+    words = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return {w: rank for rank, w in enumerate(words, start=1)}
+
+
+def _commonness(word: str) -> float:
+    if not any(c.isalpha() for c in word):
+        return 1.0  # punctuation and digits are everywhere
+    return 1.0 / _word_ranks().get(word, 50_000)
+
+
+def _build(nlp: Language, section: str, rules: list[dict], kinds: dict[str, str]) -> _Section:
+    """A PhraseMatcher on LOWER, one on LEMMA, and anchored token Matchers for one section of the file."""
+    built = _Section(PhraseMatcher(nlp.vocab, attr="LOWER"), PhraseMatcher(nlp.vocab, attr="LEMMA"), [])
     for number, rule in enumerate(rules, start=1):
         rule_id = str(rule.get("id") or f"{section}-{number}")
         kinds[rule_id] = str(rule.get("kind", section))
         phrases = [_fold(str(p)) for p in rule.get("phrases", [])]
         if phrases:
-            lower.add(rule_id, [nlp.make_doc(p) for p in phrases])
-            lemma.add(rule_id, list(nlp.pipe(phrases)))
-        patterns = rule.get("patterns", [])
-        if patterns:
+            built.lower.add(rule_id, [nlp.make_doc(p) for p in phrases])
+            built.lemma.add(rule_id, list(nlp.pipe(phrases)))
+        for pattern in rule.get("patterns", []):
+            matcher = Matcher(nlp.vocab)
             try:
-                tokens.add(rule_id, patterns)
+                matcher.add(rule_id, [pattern])
             except (ValueError, KeyError) as err:
                 detail = " ".join(line.strip() for line in str(err).splitlines() if line.strip().startswith("-"))
                 raise InputError(PATTERNS_PATH, None, f"{section} {rule_id!r} has a bad pattern {detail}".strip()) from None
-    return lower, lemma, tokens
+            built.add(_required(pattern, _commonness), matcher)
+    return built
 
 
 def _fold(text: str) -> str:
@@ -140,17 +198,55 @@ def _normalised(doc: Doc, lemmatizer) -> Doc:
     lemma, so the screen matches on this folded copy; the entry's own Doc is left untouched.
     """
     words = [_fold(t.text) for t in doc]
-    folded = Doc(doc.vocab, words=words, spaces=[bool(t.whitespace_) for t in doc])
+    folded = Doc(doc.vocab, words=words, spaces=[bool(t.whitespace_) for t in doc],
+                 sent_starts=[bool(t.is_sent_start) for t in doc] if doc.has_annotation("SENT_START") else None)
     return lemmatizer(folded) if lemmatizer is not None else folded
 
 
-def _spans(doc: Doc, lower: PhraseMatcher, lemma: PhraseMatcher, tokens: Matcher) -> list[Span]:
+@dataclass
+class _Words:
+    """The words (lower forms and lemmas) of a folded entry, per sentence and in all, computed once."""
+
+    bounds: list[tuple[int, int]]
+    per_sentence: list[set[str]]
+    everything: set[str]
+
+    @classmethod
+    def of(cls, doc: Doc) -> "_Words":
+        forms = [(t.lower_, t.lemma_) for t in doc]
+        bounds = [(s.start, s.end) for s in doc.sents] if doc.has_annotation("SENT_START") else [(0, len(doc))]
+        per_sentence = [{w for pair in forms[a:b] for w in pair} for a, b in bounds]
+        return cls(bounds, per_sentence, set().union(*per_sentence) if per_sentence else set())
+
+
+def _spans(doc: Doc, words: _Words, section: _Section) -> list[Span]:
     spans = []
-    for matcher in (lower, lemma, tokens):
-        if len(matcher) == 0:
+    for matcher in (section.lower, section.lemma):
+        if len(matcher):
+            spans.extend(Span(doc, start, end, label=match_id) for match_id, start, end in matcher(doc))
+    woken: dict[int, list[int]] = {}
+    for k, found in enumerate(words.per_sentence):
+        for idx in {i for w in found for i in section.index.get(w, ())}:
+            woken.setdefault(idx, []).append(k)
+    for idx, (required, matcher) in enumerate(section.patterns):
+        if required and (idx not in woken or any(words.everything.isdisjoint(v) for v in required[1:])):
             continue
-        spans.extend(Span(doc, start, end, label=match_id) for match_id, start, end in matcher(doc))
+        for a, b in _windows(words.bounds, woken[idx]) if required else [(0, len(doc))]:
+            spans.extend(Span(doc, a + start, a + end, label=match_id) for match_id, start, end in matcher(doc[a:b]))
     return spans
+
+
+def _windows(bounds: list[tuple[int, int]], sentences: list[int]) -> list[tuple[int, int]]:
+    """Token ranges of the given sentences with the sentence either side (a pattern may cross one
+    boundary: "make him pay. physically."), overlapping ranges merged."""
+    ranges: list[list[int]] = []
+    for k in sentences:
+        start, end = bounds[max(k - 1, 0)][0], bounds[min(k + 1, len(bounds) - 1)][1]
+        if ranges and start <= ranges[-1][1]:
+            ranges[-1][1] = max(ranges[-1][1], end)
+        else:
+            ranges.append([start, end])
+    return [(a, b) for a, b in ranges]
 
 
 def _dedupe(spans: list[Span]) -> list[Span]:
