@@ -5,9 +5,9 @@ from __future__ import annotations
 from unstuck.data.taxonomy import LABEL_IDS
 
 LIMITS = """\
-- Trained on a seed set written for this project in several voices (diary, app exports, drafted
-  messages, clinician notes, non-native English, long rambling posts); real journals will differ.
-  The held-out-group score is the closer guess for text by people the model has never read.
+- Trained on a seed set written for this project in several voices (the groups above); real
+  journals will differ. The held-out-group score is the closer guess for text by people the model
+  has never read, and even that is likely optimistic.
 - A linear model over words and character n-grams: it can miss a barrier described in words it has
   not seen, and it cannot follow long-range context (who "she" is, what was resolved later).
 - Scores are not calibrated probabilities of anything clinical. The tool suggests; it does not
@@ -56,6 +56,8 @@ def model_card(manifest, report: dict) -> str:
                   for k in LABEL_IDS]
     if report.get("configs"):
         lines += ["", "## Configurations compared (macro F1, training split)", "",
+                  f"The shipped configuration ({manifest.config.get('name')}) is the one with the best "
+                  "held-out-groups score when it was chosen.", "",
                   "| configuration | k-fold CV | held-out groups |", "|---|---:|---:|"]
         for name, c in report["configs"].items():
             lines.append(f"| {name} | {c['cv_macro_f1']:.3f} | {c['group_cv_macro_f1']:.3f} |")
