@@ -1,5 +1,6 @@
-"""`unstuck batch`: tag every entry of a file or folder. Parses options, calls `run_batch`, prints
-progress and the summary on standard error; results go to the output file or standard output.
+"""`unstuck batch`: tag every entry of a file or folder. Parses options, calls `run_batch` (or, with
+--scheduler, `run_on_dask`), prints progress and the summary on standard error; results go to the
+output file or standard output (or, on Dask, to one file per partition in the output folder).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import typer
 from unstuck.cli.app import MODEL_OPTION, app, fail, get_tagger, note, reports_input_errors
 from unstuck.data.errors import InputError
 from unstuck.data.formats import DEFAULTS, atomic_output, check_output, input_size, output_writer, read_rows
+from unstuck.model.partition import LINES_PER_PARTITION, ReadOptions, plan_partitions
 
 if TYPE_CHECKING:
     from unstuck.model.batch import BatchSummary
@@ -26,12 +28,14 @@ DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
 @app.command()
 @reports_input_errors
 def batch(
-    source: Path = typer.Argument(
+    sources: list[Path] = typer.Argument(
         ..., metavar="INPUT",
-        help="A .jsonl, .csv or .txt file (one entry a line), or a folder of .txt/.md files (one entry a file)."),
+        help="A .jsonl, .csv or .txt file (one entry a line), or a folder of .txt/.md files (one entry a file); "
+             "several only with --scheduler."),
     output: str = typer.Option(
         ..., "-o", "--output", metavar="FILE",
-        help="Where to write: FILE.jsonl, FILE.csv, or - for standard output (JSON Lines)."),
+        help="Where to write: FILE.jsonl, FILE.csv, or - for standard output (JSON Lines); "
+             "with --scheduler, a folder."),
     text_field: str = typer.Option(
         DEFAULTS.text_field, "--text-field", metavar="NAME", help="The field or column holding the entry."),
     id_field: str = typer.Option(
@@ -51,6 +55,17 @@ def batch(
         None, "--workers", min=1, metavar="N", help="Processes to tag with [default: one per CPU]."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no summary; errors only."),
     model: Optional[Path] = MODEL_OPTION,
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", metavar="ADDRESS",
+        help="Tag on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for N worker processes "
+             "here. Writes one JSON Lines file per partition and manifest.json into the -o folder; "
+             "run it again after an interruption to finish only what is missing."),
+    ship_model: bool = typer.Option(
+        False, "--ship-model", help="With --scheduler: send the model to each worker instead of reading it "
+                                    "from the same path there."),
+    partition_lines: int = typer.Option(
+        LINES_PER_PARTITION, "--partition-lines", min=1, metavar="N",
+        help="With --scheduler: cut files into partitions of about N lines."),
 ) -> None:
     """Tag every entry of a file or folder, writing one result per entry in input order.
 
@@ -65,10 +80,20 @@ def batch(
       unstuck batch notes.csv -o - --delimiter ';' --encoding cp1252 | jq .labels
       unstuck batch entries/ -o tags.jsonl --evidence
       unstuck batch big.jsonl -o tags.jsonl --workers 4 --strict
+      unstuck batch 2024-*.jsonl -o tagged/ --scheduler tcp://10.0.0.5:8786
     """
+    keep = _field_names(keep_fields)
+    if scheduler is not None:
+        if workers is not None:
+            fail("--workers is for tagging on this machine; with --scheduler the cluster's workers tag")
+        options = ReadOptions(text_field, id_field, keep, _delimiter(delimiter), encoding)
+        return _batch_on_dask(sources, output, scheduler, options, evidence=evidence, strict=strict, quiet=quiet,
+                              model=model, ship_model=ship_model, partition_lines=partition_lines)
+    if len(sources) > 1:
+        fail(f"{len(sources)} inputs given; tag one at a time, or several at once with --scheduler local:N")
     from unstuck.model.batch import run_batch  # imports spaCy: only when tagging
 
-    keep = _field_names(keep_fields)
+    source = sources[0]
     rows = read_rows(source, text_field, id_field, keep, _delimiter(delimiter), encoding)
     check_output(output, source)
     tagger = get_tagger(model)
@@ -86,6 +111,37 @@ def batch(
         progress.clear()
     if not quiet:
         typer.echo(summary_text(summary, output), err=True)
+
+
+def _batch_on_dask(sources: list[Path], output: str, scheduler: str, options: ReadOptions, *, evidence: bool,
+                   strict: bool, quiet: bool, model: Optional[Path], ship_model: bool, partition_lines: int) -> None:
+    from unstuck.model.artifact import ModelError
+    from unstuck.model.distributed import (  # imports dask: only on a cluster
+        SchedulerUnreachable, check_output_folder, connect, local_workers, run_on_dask,
+    )
+
+    if output == "-":
+        fail("with --scheduler, -o names a folder for the partitions (standard output cannot take them)")
+    try:
+        local_workers(scheduler)
+    except ValueError as err:
+        fail(str(err))
+    partitions = plan_partitions(sources, options, partition_lines)  # bad input fails before a cluster starts
+    check_output_folder(output, partitions)
+    tagger = get_tagger(model)
+    progress = Progress(sum(input_size(s) for s in sources), show=not quiet and sys.stderr.isatty())
+    try:
+        with connect(scheduler) as client:
+            run = run_on_dask(client, partitions, output, tagger, options=options, evidence=evidence, strict=strict,
+                              ship_model=ship_model, on_skip=progress.around(note), on_progress=progress.update)
+    except (SchedulerUnreachable, ModelError) as err:
+        fail(str(err), code=1 if isinstance(err, SchedulerUnreachable) else 2)
+    finally:
+        progress.clear()
+    if not quiet:
+        typer.echo(summary_text(run.summary, output), err=True)
+        again = f" ({run.reused:,} already done)" if run.reused else ""
+        typer.echo(f"unstuck: {run.partitions:,} partitions{again}, listed in {run.manifest}", err=True)
 
 
 def _field_names(values: Optional[list[str]]) -> tuple[str, ...]:

@@ -1,6 +1,7 @@
 """Tagging a stream of rows: in chunks, in order, optionally across worker processes.
 
-Every entry goes through `Tagger.tag_many`, as with `unstuck tag`. Nothing here prints or keeps text
+Every entry goes through `tag_texts` (and so `Tagger.tag_many`, as with `unstuck tag`), here and on
+any engine (`unstuck.model.partition`, `unstuck.model.distributed`). Nothing here prints or keeps text
 beyond the chunks in flight; the caller writes each result as it comes.
 """
 
@@ -18,7 +19,7 @@ from unstuck.data.errors import InputError
 from unstuck.data.formats import Row
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model.nlp import MAX_CHARS
-from unstuck.model.tagger import Tagger, Tagging
+from unstuck.model.tagger import EntryTooLong, Tagger, Tagging
 
 CHUNK_ROWS = 256
 CHUNKS_PER_WORKER = 2  # in flight at once: enough to keep workers busy, few enough to keep memory flat
@@ -87,7 +88,7 @@ def tag_rows(rows: Iterable[Row | InputError], tagger: Tagger, workers: int = 1,
 
     With several workers, chunks are tagged in a process pool, each worker loading the model from
     `tagger.path` once; a pool is only started when the input is larger than one chunk."""
-    chunks = (_screen(chunk) for chunk in _chunked(rows, chunk_rows))
+    chunks = _chunked(rows, chunk_rows)
     first, second = next(chunks, []), next(chunks, None)
     ahead = chain([first], [] if second is None else [second], chunks)
     if workers <= 1 or second is None or tagger.path is None:
@@ -96,24 +97,35 @@ def tag_rows(rows: Iterable[Row | InputError], tagger: Tagger, workers: int = 1,
         yield from _tag_in_pool(ahead, str(tagger.path), workers, evidence)
 
 
+def tag_chunk(chunk: list[Row | InputError], tagger: Tagger, evidence: bool = False) -> list[Tagged | InputError]:
+    """A `Tagged` for each row of the chunk, or its InputError (the row's own, or an entry too long), in order."""
+    return list(_merge(chunk, tag_texts(_texts(chunk), tagger, evidence)))
+
+
+def tag_texts(texts: list[str], tagger: Tagger, evidence: bool = False) -> list[Tagging | EntryTooLong]:
+    """Tag entries in order: the one function through which every batch path tags (local chunks, the
+    process pool, a Dask partition, `tag_partition`). An entry the tagger refuses comes back as its
+    EntryTooLong in its place, so that one oversize entry does not stop the others."""
+    fits = iter(tagger.tag_many([text for text in texts if len(text) <= MAX_CHARS], evidence=evidence))
+    return [next(fits) if len(text) <= MAX_CHARS else
+            EntryTooLong(f"entry is {len(text):,} characters; the limit is {MAX_CHARS:,}") for text in texts]
+
+
 def _chunked(rows: Iterable, size: int) -> Iterator[list]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
         yield chunk
 
 
-def _screen(chunk: list[Row | InputError]) -> list[Row | InputError]:
-    """Replace entries the tagger would refuse (EntryTooLong) by an error, so the rest still get tagged."""
-    return [InputError(item.path, item.line, f"entry is {len(item.text):,} characters; the limit is "
-                       f"{MAX_CHARS:,} (split it into several entries)")
-            if isinstance(item, Row) and len(item.text) > MAX_CHARS else item
-            for item in chunk]
-
-
-def _merge(chunk: list[Row | InputError], taggings: list[Tagging]) -> Iterator[Tagged | InputError]:
-    found = iter(taggings)
+def _merge(chunk: list[Row | InputError], results: list[Tagging | EntryTooLong]) -> Iterator[Tagged | InputError]:
+    found = iter(results)
     for item in chunk:
-        yield Tagged(item, next(found)) if isinstance(item, Row) else item
+        if isinstance(item, InputError):
+            yield item
+        elif isinstance(result := next(found), EntryTooLong):
+            yield InputError(item.path, item.line, f"{result} (split it into several entries)")
+        else:
+            yield Tagged(item, result)
 
 
 def _texts(chunk: list[Row | InputError]) -> list[str]:
@@ -122,7 +134,7 @@ def _texts(chunk: list[Row | InputError]) -> list[str]:
 
 def _tag_locally(chunks: Iterable[list], tagger: Tagger, evidence: bool) -> Iterator[Tagged | InputError]:
     for chunk in chunks:
-        yield from _merge(chunk, list(tagger.tag_many(_texts(chunk), evidence=evidence)))
+        yield from tag_chunk(chunk, tagger, evidence)
 
 
 def _tag_in_pool(chunks: Iterator[list], model_path: str, workers: int,
@@ -152,5 +164,5 @@ def _start_worker(model_path: str) -> None:
     _worker_tagger = Tagger.load(model_path)
 
 
-def _tag_in_worker(texts: list[str], evidence: bool) -> list[Tagging]:
-    return list(_worker_tagger.tag_many(texts, evidence=evidence))
+def _tag_in_worker(texts: list[str], evidence: bool) -> list[Tagging | EntryTooLong]:
+    return tag_texts(texts, _worker_tagger, evidence)
