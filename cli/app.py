@@ -79,10 +79,18 @@ def read_entry(text: Optional[str]) -> str:
 
 def get_tagger(model: Optional[Path]):
     from unstuck.model.artifact import ModelError
-    from unstuck.training.workflow import load_tagger
+    from unstuck.model.tagger import Tagger
 
     try:
-        return load_tagger(model, notify=note)
+        try:
+            # The usual case, without importing the training code (iterstrat, model selection...),
+            # which only the fallback needs: that import was most of what `unstuck tag` paid beyond
+            # loading spaCy, scikit-learn and the model.
+            return Tagger.load(model)
+        except ModelError:
+            from unstuck.training.workflow import load_tagger
+
+            return load_tagger(model, notify=note)
     except ModelError as err:
         fail(str(err))
 
