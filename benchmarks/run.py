@@ -141,6 +141,7 @@ class Run:
     max_rss_mb: float  # os.wait4: the largest resident set of the process or any of its waited-for children
     peak_pss_mb: float  # sampled: the process tree's summed proportional set size (Linux only, else 0)
     stdout: str = ""
+    cpu: float = 0.0  # user + system seconds of the process and its waited-for children (os.wait4)
 
 
 def _tree(pid: int) -> list[int]:
@@ -197,7 +198,7 @@ def run(cmd: list[str], env: dict, stdin: str | None = None, sample: bool = Fals
         raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(cmd[:4])} ...\n{stderr[-2000:]}")
     # ru_maxrss is in KiB on Linux, bytes on macOS
     rss = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-    return Run(seconds, rss, peak / 1024, stdout)
+    return Run(seconds, rss, peak / 1024, stdout, usage.ru_utime + usage.ru_stime)
 
 
 def unstuck_command() -> list[str]:
@@ -222,10 +223,10 @@ import json, sys, time
 from unstuck.model.nlp import build_nlp
 texts = [json.loads(line)["text"] for line in open(sys.argv[1], encoding="utf-8")]
 nlp = build_nlp()
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 for doc in nlp.pipe(texts, batch_size=int(sys.argv[2])):
     pass
-print(json.dumps({"seconds": time.perf_counter() - start, "n": len(texts)}))
+print(json.dumps({"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu, "n": len(texts)}))
 """
 
 
@@ -346,8 +347,9 @@ def main(argv: list[str] | None = None) -> int:
             one = work / "one.jsonl"
             one.write_text(json.dumps({"id": "x", "text": TAG_ENTRY}) + "\n", encoding="utf-8")
             # start-up and exit of the batch command: one entry (one chunk, so no pool with any --workers)
-            startup = median([run(unstuck + ["batch", "--quiet", str(one), "-o", str(work / "one.out.jsonl")],
-                                  env).seconds for _ in range(1 if args.quick else 2)])
+            starts = [run(unstuck + ["batch", "--quiet", str(one), "-o", str(work / "one.out.jsonl")], env)
+                      for _ in range(1 if args.quick else 2)]
+            startup, startup_cpu = median([r.seconds for r in starts]), median([r.cpu for r in starts])
             rates = {}
             for workers in (1, 2):
                 command = unstuck + ["batch", "--workers", str(workers), "--quiet"]
@@ -367,6 +369,15 @@ def main(argv: list[str] | None = None) -> int:
                     report.add(f"batch {n:,} entries, --workers 2: entries/s end to end (net of {startup:.1f} s start-up)",
                                f"{n / timed.seconds:,.0f} ({net:,.0f})", f"{rates[1][0]:,.0f} (workers 1)",
                                f"{speedup:.2f}x ({net_speedup:.2f}x)", ">= 1.7x workers 1", yes(net_speedup >= 1.7))
+            # CPU time is much less sensitive than wall time to other processes on the machine: when
+            # these rates are far above the ones above, the run was competing for the cores.
+            cpu_floor = from_pipe["n"] / from_pipe["cpu"]
+            for workers in (1, 2):
+                timed = rates[workers][2]
+                per_cpu = n / max(timed.cpu - startup_cpu, 1e-9)
+                report.add(f"same, --workers {workers}: entries per CPU-second, all processes, net of start-up "
+                           f"(less sensitive to other load)", f"{per_cpu:,.0f}", f"{cpu_floor:,.0f}",
+                           f"{per_cpu / cpu_floor:.0%}", "", "")
             loads.append(load_average())
 
         if "memory" not in skip:

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
+import numpy
+from spacy.attrs import LEMMA, ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 
 from unstuck.data import DATA_DIR
@@ -57,16 +60,22 @@ class CrisisScreen:
         self.hedges = frozenset(w.lower() for w in config.get("hedges", []))
         self.present = frozenset(w.lower() for w in config.get("present", []))
         self.matchers = {section: _build(nlp, section, config.get(section, []), self.kinds) for section in SECTIONS}
-        self.lemmatizer = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None
+        self.folder = _Folder(nlp.vocab, nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None)
 
     def screen(self, doc: Doc) -> CrisisResult:
-        # Match on a normalised copy (same tokens, so spans map back 1:1): see `_normalised`.
-        shadow = _normalised(doc, self.lemmatizer)
-        words = _Words.of(shadow)
-        found = {section: [Span(doc, s.start, s.end, label=s.label) for s in _spans(shadow, words, self.matchers[section])]
-                 for section in SECTIONS}
+        words = self.folder.fold(doc)
+        # Most entries lack some word that each phrase and pattern needs: they are done here, from
+        # the entry's words alone, before the folded copy is built or any matcher runs.
+        if not self.matchers["rule"].could_match(words.everything):
+            return CrisisResult(flagged=False, matches=())
+        # Match on a folded copy (same tokens, so spans map back 1:1): see `_Folder`.
+        shadow = words.shadow()
+        candidates = self._section(doc, shadow, words, "rule")
+        if not candidates:  # the other sections only ever drop a rule's match
+            return CrisisResult(flagged=False, matches=())
+        found = {section: self._section(doc, shadow, words, section) for section in SECTIONS[1:]}
         kept = []
-        for span in _dedupe(found["rule"]):
+        for span in _dedupe(candidates):
             if _overlaps(span, found["figurative"]):
                 continue
             if any(_overlaps(span, [d]) and not self._hedged(d) for d in found["denial"]):
@@ -77,6 +86,10 @@ class CrisisScreen:
                 CrisisMatch(span.label_, self.kinds.get(span.label_, ""), span.start_char, span.end_char, span.text)
             )
         return CrisisResult(flagged=bool(kept), matches=tuple(kept))
+
+    def _section(self, doc: Doc, shadow: Doc, words: "_FoldedEntry", section: str) -> list[Span]:
+        """One section's matches on the folded copy, as spans of the entry's own Doc."""
+        return [Span(doc, s.start, s.end, label=s.label) for s in _spans(shadow, words, self.matchers[section])]
 
     def _hedged(self, denial: Span) -> bool:
         sentence = denial.sent if denial.doc.has_annotation("SENT_START") else denial.doc[:]
@@ -116,14 +129,35 @@ class _Section:
 
     lower: PhraseMatcher
     lemma: PhraseMatcher
-    patterns: list[tuple[list[frozenset[str]], Matcher]]
-    index: dict[str, list[int]] = field(default_factory=dict)  # anchor word -> patterns it wakes
+    patterns: list[tuple[list[frozenset[int]], Matcher]]
+    index: dict[int, list[int]] = field(default_factory=dict)  # anchor word's hash -> patterns it wakes
+    # anchor word's hash -> the word sets of the phrases and patterns it anchors: each can only match
+    # an entry holding a word of every one of its sets
+    needs: dict[int, list[list[frozenset[int]]]] = field(default_factory=dict)
+    always: bool = False  # a pattern with no required word could match anything
 
     def add(self, required: list[frozenset[str]], matcher: Matcher) -> None:
-        """`required`: the value sets of the pattern's required tokens, least common first."""
-        for word in required[0] if required else ():
+        """`required`: the value sets of the pattern's required tokens, least common first. Kept as
+        string hashes, the form `_FoldedEntry` reads an entry's words in."""
+        hashed = [frozenset(get_string_id(w) for w in values) for values in required]
+        for word in hashed[0] if hashed else ():
             self.index.setdefault(word, []).append(len(self.patterns))
-        self.patterns.append((required, matcher))
+            self.needs.setdefault(word, []).append(hashed[1:])
+        self.always |= not hashed
+        self.patterns.append((hashed, matcher))
+
+    def add_phrase(self, words: list[str]) -> None:
+        """A phrase's words (lower forms, or lemmas): it needs every one of them."""
+        anchor, *others = sorted(set(words), key=_commonness)
+        self.needs.setdefault(get_string_id(anchor), []).append([frozenset([get_string_id(w)]) for w in others])
+
+    def could_match(self, everything: set[int]) -> bool:
+        """False when no phrase or pattern of this section can match: each needs a word the entry lacks."""
+        if self.always:
+            return True
+        needs = self.needs
+        return any(all(not everything.isdisjoint(v) for v in rest)
+                   for anchor in everything & needs.keys() for rest in needs[anchor])
 
 
 ANCHOR_KEYS = ("LOWER", "LEMMA", "ORTH", "TEXT", "NORM")
@@ -171,8 +205,13 @@ def _build(nlp: Language, section: str, rules: list[dict], kinds: dict[str, str]
         kinds[rule_id] = str(rule.get("kind", section))
         phrases = [_fold(str(p)) for p in rule.get("phrases", [])]
         if phrases:
-            built.lower.add(rule_id, [nlp.make_doc(p) for p in phrases])
-            built.lemma.add(rule_id, list(nlp.pipe(phrases)))
+            lower, lemma = [nlp.make_doc(p) for p in phrases], list(nlp.pipe(phrases))
+            built.lower.add(rule_id, lower)
+            built.lemma.add(rule_id, lemma)
+            for d in lower:
+                built.add_phrase([t.lower_ for t in d])
+            for d in lemma:
+                built.add_phrase([t.lemma_ for t in d])
         for pattern in rule.get("patterns", []):
             matcher = Matcher(nlp.vocab)
             try:
@@ -189,63 +228,118 @@ def _fold(text: str) -> str:
     return text.lower().replace("\u2019", "'").replace("\u2018", "'")
 
 
-def _normalised(doc: Doc, lemmatizer) -> Doc:
-    """A copy of `doc` with the same tokens, lower-cased, straight apostrophes, and re-lemmatised.
+class _Folder:
+    """Folds entries for matching: lower case, straight apostrophes, and lemmas of the folded words.
 
     CHANGE (crisis-pattern work): the lookup lemmatizer is case-sensitive and keeps curly
     apostrophes, so "Killed myself" (sentence start, lemma "Killed"), "I" vs "i" and "don\u2019t"
     (lemma "n\u2019t") slipped past the LEMMA phrases and patterns. No pattern can fix a wrong
-    lemma, so the screen matches on this folded copy; the entry's own Doc is left untouched.
+    lemma, so the screen matches on a folded copy; the entry's own Doc is left untouched.
+
+    A lookup lemma depends on the word alone, so each distinct word's folded form and lemma are
+    worked out once (with the pipeline's own lemmatizer) and kept; an entry is then read with one
+    `Doc.to_array` instead of token by token. This runs on every entry.
     """
-    words = [_fold(t.text) for t in doc]
-    folded = Doc(doc.vocab, words=words, spaces=[bool(t.whitespace_) for t in doc],
-                 sent_starts=[bool(t.is_sent_start) for t in doc] if doc.has_annotation("SENT_START") else None)
-    return lemmatizer(folded) if lemmatizer is not None else folded
+
+    LIMIT = 500_000  # distinct words kept before the cache starts over
+
+    def __init__(self, vocab, lemmatizer) -> None:
+        self.vocab, self.lemmatizer = vocab, lemmatizer
+        self.known: dict[int, tuple[str, int, int]] = {}  # word -> (folded text, its LOWER, its LEMMA)
+
+    def _fold(self, orth: int) -> tuple[str, int, int]:
+        folded = _fold(self.vocab.strings[orth])
+        lemma = folded
+        if self.lemmatizer is not None:
+            lemma = self.lemmatizer(Doc(self.vocab, words=[folded]))[0].lemma_ or folded
+        return folded, self.vocab.strings.add(folded.lower()), self.vocab.strings.add(lemma)
+
+    def fold(self, doc: Doc) -> "_FoldedEntry":
+        known = self.known
+        if len(known) > self.LIMIT:
+            known.clear()
+        orths = doc.to_array(ORTH).tolist() if len(doc) else []
+        folded = []
+        for orth in orths:
+            found = known.get(orth)
+            if found is None:
+                found = known[orth] = self._fold(orth)
+            folded.append(found)
+        return _FoldedEntry(self.vocab, doc, folded)
 
 
-@dataclass
-class _Words:
-    """The words (lower forms and lemmas) of a folded entry, per sentence and in all, computed once."""
+class _FoldedEntry:
+    """An entry's folded words (as string hashes, lower forms and lemmas), in all and per sentence,
+    and the folded copy of its Doc to match on; the per-sentence view and the copy are made only
+    when asked for."""
 
-    bounds: list[tuple[int, int]]
-    per_sentence: list[set[str]]
-    everything: set[str]
+    def __init__(self, vocab, doc: Doc, folded: list[tuple[str, int, int]]) -> None:
+        self.vocab, self.doc, self.folded = vocab, doc, folded
+        self.everything = {w for _, lower, lemma in folded for w in (lower, lemma)}
 
-    @classmethod
-    def of(cls, doc: Doc) -> "_Words":
-        forms = [(t.lower_, t.lemma_) for t in doc]
-        bounds = [(s.start, s.end) for s in doc.sents] if doc.has_annotation("SENT_START") else [(0, len(doc))]
-        per_sentence = [{w for pair in forms[a:b] for w in pair} for a, b in bounds]
-        return cls(bounds, per_sentence, set().union(*per_sentence) if per_sentence else set())
+    @cached_property
+    def bounds(self) -> list[tuple[int, int]]:
+        doc = self.doc
+        if not doc.has_annotation("SENT_START") or not len(doc):
+            return [(0, len(doc))]
+        cuts = [i for i, start in enumerate(doc.to_array(SENT_START).tolist()) if start == 1 and i] + [len(doc)]
+        return list(zip([0] + cuts[:-1], cuts))
+
+    @cached_property
+    def per_sentence(self) -> list[set[int]]:
+        folded = self.folded
+        return [{w for _, lower, lemma in folded[a:b] for w in (lower, lemma)} for a, b in self.bounds]
+
+    def shadow(self) -> Doc:
+        """A copy of the entry's Doc with the same tokens, folded, with the folded words' lemmas."""
+        doc, folded = self.doc, self.folded
+        if not folded:
+            return Doc(self.vocab, words=[])
+        spaces, starts = doc.to_array([SPACY, SENT_START]).T.tolist()
+        sentences = [1 if s == 1 else -1 for s in starts] if doc.has_annotation("SENT_START") else None
+        copy = Doc(self.vocab, words=[f[0] for f in folded], spaces=[bool(s) for s in spaces], sent_starts=sentences)
+        copy.from_array([LEMMA], numpy.array([[f[2]] for f in folded], dtype="uint64"))
+        return copy
 
 
-def _spans(doc: Doc, words: _Words, section: _Section) -> list[Span]:
+def _spans(doc: Doc, words: _FoldedEntry, section: _Section) -> list[Span]:
     spans = []
     for matcher in (section.lower, section.lemma):
         if len(matcher):
             spans.extend(Span(doc, start, end, label=match_id) for match_id, start, end in matcher(doc))
+    index, per_sentence = section.index, words.per_sentence
     woken: dict[int, list[int]] = {}
-    for k, found in enumerate(words.per_sentence):
-        for idx in {i for w in found for i in section.index.get(w, ())}:
+    for k, found in enumerate(per_sentence):
+        for idx in {i for w in found & index.keys() for i in index[w]}:
             woken.setdefault(idx, []).append(k)
     for idx, (required, matcher) in enumerate(section.patterns):
-        if required and (idx not in woken or any(words.everything.isdisjoint(v) for v in required[1:])):
+        if not required:
+            windows = [(0, len(per_sentence) - 1)]
+        elif idx in woken:
+            windows = _windows(len(per_sentence), woken[idx])
+        else:
             continue
-        for a, b in _windows(words.bounds, woken[idx]) if required else [(0, len(doc))]:
+        for first, last in windows:
+            # a match inside the window needs a word of each required token inside the window
+            if required and len(required) > 1:
+                here = set().union(*per_sentence[first : last + 1])
+                if any(here.isdisjoint(v) for v in required[1:]):
+                    continue
+            a, b = words.bounds[first][0], words.bounds[last][1]
             spans.extend(Span(doc, a + start, a + end, label=match_id) for match_id, start, end in matcher(doc[a:b]))
     return spans
 
 
-def _windows(bounds: list[tuple[int, int]], sentences: list[int]) -> list[tuple[int, int]]:
-    """Token ranges of the given sentences with the sentence either side (a pattern may cross one
-    boundary: "make him pay. physically."), overlapping ranges merged."""
+def _windows(count: int, sentences: list[int]) -> list[tuple[int, int]]:
+    """The given sentences (of `count`) with the sentence either side (a pattern may cross one
+    boundary: "make him pay. physically."), overlapping ranges merged: (first, last) sentence."""
     ranges: list[list[int]] = []
     for k in sentences:
-        start, end = bounds[max(k - 1, 0)][0], bounds[min(k + 1, len(bounds) - 1)][1]
-        if ranges and start <= ranges[-1][1]:
-            ranges[-1][1] = max(ranges[-1][1], end)
+        first, last = max(k - 1, 0), min(k + 1, count - 1)
+        if ranges and first <= ranges[-1][1] + 1:
+            ranges[-1][1] = max(ranges[-1][1], last)
         else:
-            ranges.append([start, end])
+            ranges.append([first, last])
     return [(a, b) for a, b in ranges]
 
 

@@ -25,3 +25,4 @@ def test_benchmarks_quick_run_prints_the_table(tmp_path):
         assert row in done.stdout, row
     assert out.read_text(encoding="utf-8").startswith(header)
     assert not list(tmp_path.glob("corpus*")), "the corpus belongs in a temporary directory"
+

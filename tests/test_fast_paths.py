@@ -1,0 +1,76 @@
+"""The fast paths give exactly what the plain code gives: the same lemmas, features, scores and crisis
+matches, so speed never changes a tag or a crisis flag."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+CASES = Path(__file__).parent / "data" / "crisis_cases.jsonl"
+
+def _sample_texts(n: int = 400) -> list[str]:
+    from unstuck.data.examples import load_seed
+
+    texts = [e.text for e in load_seed()][:n]
+    return texts + ["", " ", "Zoë — naïve café ☕️ — didn’t go", "ǅ İ ﬁ Cancelled CANCELLED 3", "\n\nnot\n x",
+                    "I'm not scared, but I keep cancelling. Never again! no", "nothing nobody n't nt cannot"]
+
+
+def test_fast_features_equal_the_plain_token_by_token_ones():
+    from unstuck.model.nlp import SENTENCE_BREAK, doc_features, get_nlp, token_feature
+
+    for doc in get_nlp().pipe(_sample_texts()):
+        parts = [" ".join(f for f in map(token_feature, sentence) if f) for sentence in doc.sents]
+        assert doc_features(doc) == f" {SENTENCE_BREAK} ".join(p for p in parts if p)
+
+
+def test_fast_lemmatizer_gives_spacys_lookup_lemmas():
+    import spacy
+
+    from unstuck.model.nlp import get_nlp
+
+    reference = spacy.blank("en")
+    reference.add_pipe("lemmatizer", config={"mode": "lookup"})
+    reference.initialize()
+    texts = _sample_texts()
+    for ours, theirs in zip(get_nlp().pipe(texts), reference.pipe(texts)):
+        assert [t.lemma_ for t in ours] == [t.lemma_ for t in theirs]
+
+
+def test_fast_scores_equal_the_pipelines_exactly():
+    import numpy as np
+
+    from unstuck.model.tagger import Tagger
+
+    tagger = Tagger.load()
+    assert tagger._fast is not None, "the shipped model should take the fast scoring path"
+    docs = list(tagger.nlp.pipe(_sample_texts()))
+    assert np.array_equal(tagger.predict_proba(docs), tagger.pipeline.predict_proba(docs))
+
+
+def test_crisis_screen_shortcuts_find_what_running_every_matcher_everywhere_finds():
+    """The screen skips entries lacking a word some rule needs and runs each token pattern only near
+    its rarest word; neither may lose a match that running every matcher on the whole entry finds."""
+    from unstuck.model.nlp import get_nlp
+    from unstuck.model.safety import _spans, default_screen
+
+    nlp, screen = get_nlp(), default_screen()
+    cases = [json.loads(line)["text"] for line in CASES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = cases + [t.upper() for t in cases[:60]] + _sample_texts(300)
+    section = screen.matchers["rule"]
+    checked = 0
+    for doc in nlp.pipe(texts):
+        words = screen.folder.fold(doc)
+        shadow = words.shadow()
+        phrases = {(start, end, label) for m in (section.lower, section.lemma) for label, start, end in m(shadow)}
+        matchers = [m for _, m in section.patterns]  # on a Span, these give offsets within the span
+        everywhere = phrases | {(start, end, label) for m in matchers for label, start, end in m(shadow)}
+        # what a pattern may span: one sentence boundary ("make him pay. physically.")
+        bounds = words.bounds
+        pairs = [(bounds[k][0], bounds[min(k + 1, len(bounds) - 1)][1]) for k in range(len(bounds))]
+        near = phrases | {(a + start, a + end, label) for a, b in pairs for m in matchers for label, start, end in m(shadow[a:b])}
+        shortcut = {(s.start, s.end, s.label) for s in _spans(shadow, words, section)}
+        assert near <= shortcut <= everywhere, doc.text[:120]
+        assert section.could_match(words.everything) or not everywhere, doc.text[:120]
+        checked += bool(near)
+    assert checked >= 150, "the texts should include many that some rule matches"
