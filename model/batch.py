@@ -7,6 +7,7 @@ beyond the chunks in flight; the caller writes each result as it comes.
 
 from __future__ import annotations
 
+import multiprocessing
 import signal
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -86,15 +87,16 @@ def tag_rows(rows: Iterable[Row | InputError], tagger: Tagger, workers: int = 1,
              chunk_rows: int = CHUNK_ROWS) -> Iterator[Tagged | InputError]:
     """Yield a `Tagged` for each row, or its InputError, in input order.
 
-    With several workers, chunks are tagged in a process pool, each worker loading the model from
-    `tagger.path` once; a pool is only started when the input is larger than one chunk."""
+    With several workers, chunks are tagged in a process pool; a pool is only started when the input
+    is larger than one chunk. Where processes start by forking (Linux), workers use the already
+    loaded `tagger`; elsewhere each loads the model from `tagger.path` once."""
     chunks = _chunked(rows, chunk_rows)
     first, second = next(chunks, []), next(chunks, None)
     ahead = chain([first], [] if second is None else [second], chunks)
-    if workers <= 1 or second is None or tagger.path is None:
+    if workers <= 1 or second is None or (tagger.path is None and not _FORKS):
         yield from _tag_locally(ahead, tagger, evidence)
     else:
-        yield from _tag_in_pool(ahead, str(tagger.path), workers, evidence)
+        yield from _tag_in_pool(ahead, tagger, workers, evidence)
 
 
 def tag_chunk(chunk: list[Row | InputError], tagger: Tagger, evidence: bool = False) -> list[Tagged | InputError]:
@@ -137,10 +139,18 @@ def _tag_locally(chunks: Iterable[list], tagger: Tagger, evidence: bool) -> Iter
         yield from tag_chunk(chunk, tagger, evidence)
 
 
-def _tag_in_pool(chunks: Iterator[list], model_path: str, workers: int,
+_FORKS = multiprocessing.get_start_method() == "fork"
+_worker_tagger: Tagger | None = None
+
+
+def _tag_in_pool(chunks: Iterator[list], tagger: Tagger, workers: int,
                  evidence: bool) -> Iterator[Tagged | InputError]:
+    global _worker_tagger
     in_flight: deque[tuple[list, Future]] = deque()
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(model_path,))
+    if _FORKS:  # forked workers start with this process's memory: the tagger is loaded already
+        _worker_tagger = tagger
+    path = None if tagger.path is None else str(tagger.path)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(path,))
     try:
         for chunk in chunks:
             in_flight.append((chunk, pool.submit(_tag_in_worker, _texts(chunk), evidence)))
@@ -152,16 +162,16 @@ def _tag_in_pool(chunks: Iterator[list], model_path: str, workers: int,
             yield from _merge(done, future.result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        _worker_tagger = None
 
 
-_worker_tagger: Tagger | None = None
-
-
-def _start_worker(model_path: str) -> None:
-    """Load the model once per worker. Ctrl-C is left to the parent, which stops the pool cleanly."""
+def _start_worker(model_path: str | None) -> None:
+    """Load the model once per worker, unless it came with the fork. Ctrl-C is left to the parent,
+    which stops the pool cleanly."""
     global _worker_tagger
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker_tagger = Tagger.load(model_path)
+    if _worker_tagger is None:
+        _worker_tagger = Tagger.load(model_path)
 
 
 def _tag_in_worker(texts: list[str], evidence: bool) -> list[Tagging | EntryTooLong]:
