@@ -138,9 +138,36 @@ def _undecodable(path: Path, line: int, encoding: str) -> InputError:
                       "with --encoding (e.g. --encoding cp1252)")
 
 
+def read_open(handle: IO[str], kind: InputKind, source: str | Path, *, first_line: int = 1,
+              header: list[str] | None = None, text_field: str = DEFAULTS.text_field,
+              id_field: str = DEFAULTS.id_field, keep_fields: tuple[str, ...] = (),
+              delimiter: str = DEFAULTS.delimiter, encoding: str = DEFAULTS.encoding) -> Iterator[Row | InputError]:
+    """The rows of an open text handle holding lines `first_line`... of input `source` (part of a file
+    cut where a record ends, as `unstuck.model.partition` does): what `read_rows` yields for those
+    lines, with the same line numbers, ids and messages. A CSV part after the first needs the file's
+    `header`. The handle is closed when the rows are done."""
+    if kind is InputKind.csv:
+        csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+        reader = csv.reader(handle, delimiter=delimiter)
+        if header is None:  # the handle starts at the header
+            header = [name.strip() for name in next(reader, [])]
+            first_line -= 1
+        return _csv_records(source, handle, reader, header, text_field, id_field, keep_fields, encoding,
+                            first_line - 1)
+    if kind is InputKind.jsonl:
+        return _jsonl_lines(source, handle, first_line, text_field, id_field, keep_fields, encoding)
+    if kind is InputKind.txt:
+        return _txt_lines(source, handle, first_line, encoding)
+    raise ValueError(f"read_open reads one .txt, .jsonl or .csv file, not a {kind.value}")
+
+
 def _txt_rows(path: Path, encoding: str) -> Iterator[Row | InputError]:
-    with _open_text(path, encoding) as handle:
-        for line, raw in enumerate(handle, start=1):
+    yield from _txt_lines(path, _open_text(path, encoding), 1, encoding)  # opened on the first row asked for
+
+
+def _txt_lines(path: Path | str, handle: IO[str], first: int, encoding: str) -> Iterator[Row | InputError]:
+    with handle:
+        for line, raw in enumerate(handle, start=first):
             text = raw.rstrip("\r\n")
             if not text.strip():
                 continue
@@ -152,8 +179,13 @@ def _txt_rows(path: Path, encoding: str) -> Iterator[Row | InputError]:
 
 def _jsonl_rows(path: Path, text_field: str, id_field: str, keep_fields: tuple[str, ...],
                 encoding: str) -> Iterator[Row | InputError]:
-    with _open_text(path, encoding) as handle:
-        for line, raw in enumerate(handle, start=1):
+    yield from _jsonl_lines(path, _open_text(path, encoding), 1, text_field, id_field, keep_fields, encoding)
+
+
+def _jsonl_lines(path: Path | str, handle: IO[str], first: int, text_field: str, id_field: str,
+                 keep_fields: tuple[str, ...], encoding: str) -> Iterator[Row | InputError]:
+    with handle:
+        for line, raw in enumerate(handle, start=first):
             if not raw.strip():
                 continue
             if UNDECODED.search(raw):
@@ -214,10 +246,11 @@ def _missing_column(name: str, text_field: str, header: list[str], delimiter: st
     return reason
 
 
-def _csv_records(path: Path, handle: IO[str], reader, header: list[str], text_field: str, id_field: str,
-                 keep_fields: tuple[str, ...], encoding: str) -> Iterator[Row | InputError]:
+def _csv_records(path: Path | str, handle: IO[str], reader, header: list[str], text_field: str, id_field: str,
+                 keep_fields: tuple[str, ...], encoding: str, before: int = 0) -> Iterator[Row | InputError]:
+    """`before`: the lines of the file before the handle's first (when it holds only a part)."""
     column = {name: i for i, name in reversed(list(enumerate(header)))}
-    last = reader.line_num
+    last = reader.line_num + before
     with handle:
         while True:
             try:
@@ -226,7 +259,7 @@ def _csv_records(path: Path, handle: IO[str], reader, header: list[str], text_fi
                 raise InputError(path, last + 1, f"malformed CSV ({err}); check the quoting or --delimiter") from None
             if cells is None:
                 return
-            line, last = last + 1, reader.line_num
+            line, last = last + 1, reader.line_num + before
             if not cells:
                 continue
             if len(cells) > len(header):

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from unstuck.data.errors import InputError
 from unstuck.data.formats import (
-    CSV_FIELD_LIMIT, DEFAULTS, OUTPUT_KEYS, UNDECODED, InputKind, JsonlWriter, Row, _csv_records, _to_row,
-    _undecodable, atomic_output, check_input, read_rows,
+    CSV_FIELD_LIMIT, DEFAULTS, OUTPUT_KEYS, InputKind, JsonlWriter, Row, atomic_output, check_input, read_open,
+    read_rows,
 )
 from unstuck.model import store
 
@@ -182,14 +182,9 @@ def read_partition(partition: FilePartition, options: ReadOptions = ReadOptions(
         rows = read_rows(Path(partition.path), **asdict(options))
         return (_as_given(item, partition.path, partition.source) for item in rows)
     handle = _open_span(partition.path, partition.span, options.encoding)
-    first = partition.lines[0]
-    if partition.kind == InputKind.csv:
-        reader = _NumberedReader(csv.reader(handle, delimiter=options.delimiter), first - 1)
-        return _csv_records(partition.source, handle, reader, _csv_header(partition.path, options),
-                            options.text_field, options.id_field, options.keep_fields, options.encoding)
-    if partition.kind == InputKind.jsonl:
-        return _jsonl_span(partition.source, handle, first, options)
-    return _txt_span(partition.source, handle, first, options.encoding)
+    header = _csv_header(partition.path, options) if partition.kind == InputKind.csv else None
+    return read_open(handle, InputKind(partition.kind), partition.source, first_line=partition.lines[0],
+                     header=header, **asdict(options))
 
 
 def write_partition(partition: FilePartition, out_dir: str | os.PathLike, tagger: Tagger,
@@ -239,58 +234,6 @@ def _as_given(item: Row | InputError, absolute: str, given: str) -> Row | InputE
         return InputError(path, item.line, item.reason)
     item.path = path
     return item
-
-
-# The two loops below are `formats._jsonl_rows` and `_txt_rows` started at a line other than 1; they
-# belong in data/formats.py as `read_rows(..., lines=...)` and must keep its messages word for word.
-def _jsonl_span(source: str, handle: io.TextIOWrapper, first: int, options: ReadOptions) -> Iterator[Row | InputError]:
-    with handle:
-        for line, raw in enumerate(handle, start=first):
-            if not raw.strip():
-                continue
-            if UNDECODED.search(raw):
-                yield _undecodable(source, line, options.encoding)
-                continue
-            try:
-                record = json.loads(raw.rstrip("\r\n"))
-            except json.JSONDecodeError as err:
-                yield InputError(source, line, f"invalid JSON ({err.msg}, column {err.colno})")
-                continue
-            if not isinstance(record, dict):
-                yield InputError(source, line, "expected a JSON object, one per line")
-                continue
-            yield _to_row(source, line, record, options.text_field, options.id_field, options.keep_fields,
-                          handle.buffer.tell())
-
-
-def _txt_span(source: str, handle: io.TextIOWrapper, first: int, encoding: str) -> Iterator[Row | InputError]:
-    with handle:
-        for line, raw in enumerate(handle, start=first):
-            text = raw.rstrip("\r\n")
-            if not text.strip():
-                continue
-            if UNDECODED.search(text):
-                yield _undecodable(source, line, encoding)
-                continue
-            yield Row(line, str(line), text, {}, source, handle.buffer.tell())
-
-
-class _NumberedReader:
-    """A csv reader whose `line_num` counts from the partition's first line, not from 1."""
-
-    def __init__(self, reader, before: int) -> None:
-        self.reader = reader
-        self.before = before
-
-    @property
-    def line_num(self) -> int:
-        return self.reader.line_num + self.before
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> list[str]:
-        return next(self.reader)
 
 
 def _csv_header(path: str, options: ReadOptions) -> list[str]:

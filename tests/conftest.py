@@ -60,3 +60,10 @@ def tiny_config():
     from unstuck.training.train import TrainConfig
 
     return TrainConfig(name="tiny", folds=2, inner_folds=2, test_size=0.25)
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """Run in the test's own directory, so that relative paths land there."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

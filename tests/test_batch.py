@@ -15,33 +15,16 @@ from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model.nlp import MAX_CHARS
 from unstuck.model.tagger import Tagger
 
+from batch_inputs import ENTRIES, read_jsonl, write_jsonl
+
 runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
-ENTRIES = [
-    "I keep cancelling sessions because work is insane.",
-    "I'm scared to tell my therapist what really happened.",
-    "We never agreed on what we are working on.",
-    "Had a few drinks before the session again.",
-]
 SECRET = "my secret diary words"
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("UNSTUCK_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
 
 
 def run(*args: str):
     return runner.invoke(app, ["batch", *args])
-
-
-def write_jsonl(path, rows) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-
-
-def read_jsonl(path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def error_lines(result) -> list[str]:
@@ -290,7 +273,7 @@ def test_batch_failure_midway_leaves_no_file_under_the_real_name(tmp_path, monke
     assert result.exit_code == 1
     assert len(calls) == 2  # the first chunk was tagged and written before the failure
     assert (tmp_path / "out.jsonl").read_text() == "previous results\n"
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "home") == ["in.jsonl", "out.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "unstuck-home") == ["in.jsonl", "out.jsonl"]
 
 
 def test_batch_workers_give_the_same_output_as_one_process(tmp_path, monkeypatch):

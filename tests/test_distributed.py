@@ -25,20 +25,12 @@ from unstuck.model.distributed import ModelShipment, run_on_dask
 from unstuck.model.partition import ReadOptions, plan_partitions, read_partition, tag_partition
 from unstuck.model.tagger import Tagger
 
+from batch_inputs import ENTRIES, write_jsonl
+
 runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
-ENTRIES = [
-    "I keep cancelling sessions because work is insane.",
-    "I'm scared to tell my therapist what really happened.",
-    "We never agreed on what we are working on.",
-    "Had a few drinks before the session again.",
-]
 SECRET = "Marguerite-7731 told me about the lake house"
-
-
-@pytest.fixture(autouse=True)
-def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +54,6 @@ def client(model_dir):
         path = str(model_dir)
         client.run(lambda: partition.cached_tagger(path) and None)
         yield client
-
-
-def write_jsonl(path, rows) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
 def entries(n: int) -> list[dict]:

@@ -1,0 +1,20 @@
+"""Entries and JSON Lines helpers shared by the batch tests (tests/test_batch.py, tests/test_distributed.py)."""
+
+from __future__ import annotations
+
+import json
+
+ENTRIES = [
+    "I keep cancelling sessions because work is insane.",
+    "I'm scared to tell my therapist what really happened.",
+    "We never agreed on what we are working on.",
+    "Had a few drinks before the session again.",
+]
+
+
+def write_jsonl(path, rows) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def read_jsonl(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
