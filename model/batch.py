@@ -7,6 +7,7 @@ beyond the chunks in flight; the caller writes each result as it comes.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 from collections import deque
@@ -149,6 +150,7 @@ def _tag_in_pool(chunks: Iterator[list], tagger: Tagger, workers: int,
     in_flight: deque[tuple[list, Future]] = deque()
     if _FORKS:  # forked workers start with this process's memory: the tagger is loaded already
         _worker_tagger = tagger
+        gc.freeze()  # keep the collector from touching (and so copying) the memory workers share with us
     path = None if tagger.path is None else str(tagger.path)
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(path,))
     try:
@@ -163,6 +165,7 @@ def _tag_in_pool(chunks: Iterator[list], tagger: Tagger, workers: int,
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         _worker_tagger = None
+        gc.unfreeze()
 
 
 def _start_worker(model_path: str | None) -> None:
