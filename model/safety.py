@@ -200,12 +200,14 @@ def _commonness(word: str) -> float:
 def _build(nlp: Language, section: str, rules: list[dict], kinds: dict[str, str]) -> _Section:
     """A PhraseMatcher on LOWER, one on LEMMA, and anchored token Matchers for one section of the file."""
     built = _Section(PhraseMatcher(nlp.vocab, attr="LOWER"), PhraseMatcher(nlp.vocab, attr="LEMMA"), [])
+    lemmatize = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else (lambda doc: doc)
     for number, rule in enumerate(rules, start=1):
         rule_id = str(rule.get("id") or f"{section}-{number}")
         kinds[rule_id] = str(rule.get("kind", section))
         phrases = [_fold(str(p)) for p in rule.get("phrases", [])]
         if phrases:
-            lower, lemma = [nlp.make_doc(p) for p in phrases], list(nlp.pipe(phrases))
+            lower = [nlp.make_doc(p) for p in phrases]
+            lemma = [lemmatize(d.copy()) for d in lower]
             built.lower.add(rule_id, lower)
             built.lemma.add(rule_id, lemma)
             for d in lower:
