@@ -73,6 +73,14 @@ def metrics_table(metrics: dict, baseline: dict | None = None, title: str = "") 
             old = baseline["labels"].get(name) or baseline.get(name.split()[0], {})
             row += f"{old.get('f1', 0):>9.2f}{m['f1'] - old.get('f1', 0):>+8.2f}"
         rows.append(row)
+    entries = metrics.get("entries")
+    if entries and entries.get("untagged"):
+        line = (f"entries with no barrier given a tag: {entries['untagged_given_a_tag']:.0%}; "
+                f"barrier entries given none: {entries['tagged_given_none']:.0%}")
+        was = (baseline or {}).get("entries")
+        if was:
+            line += f" (was {was['untagged_given_a_tag']:.0%}; {was['tagged_given_none']:.0%})"
+        rows.append(line)
     return "\n".join(rows)
 
 

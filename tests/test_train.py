@@ -98,3 +98,26 @@ def test_train_worse_candidate_is_kept_but_not_activated_and_rollback_works(priv
     result = runner.invoke(app, ["models", "use", "shipped"])
     assert result.exit_code == 0
     assert Tagger.load().path == store.DEFAULT_MODEL_DIR
+
+
+def test_scores_count_entries_shown_a_barrier_they_do_not_have_and_the_reverse():
+    from unstuck.training.metrics import scores
+
+    Y = np.zeros((4, 12), dtype=int)
+    Y[2, 0] = Y[3, 1] = 1  # two entries with a barrier, two without
+    pred = np.zeros_like(Y)
+    pred[0, 5] = 1  # an untagged entry shown a tag
+    pred[2, 0] = 1  # a tagged entry found; entry 3's barrier missed
+    entries = scores(Y, pred)["entries"]
+    assert entries == {"untagged": 2, "untagged_given_a_tag": 0.5, "tagged_given_none": 0.5}
+
+
+def test_precision_leaning_thresholds_are_never_below_the_f1_ones():
+    from unstuck.training.metrics import tune_thresholds
+
+    rng = np.random.default_rng(0)
+    Y = (rng.random((300, 12)) < 0.2).astype(int)
+    P = np.clip(Y * 0.35 + rng.random((300, 12)) * 0.65, 0, 1)
+    f1, leaning = tune_thresholds(Y, P), tune_thresholds(Y, P, beta=0.5)
+    assert all(leaning[k] >= f1[k] for k in f1)
+    assert any(leaning[k] > f1[k] for k in f1)

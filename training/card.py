@@ -10,6 +10,9 @@ LIMITS = """\
   has never read, and even that is likely optimistic.
 - A linear model over words and character n-grams: it can miss a barrier described in words it has
   not seen, and it cannot follow long-range context (who "she" is, what was resolved later).
+- About one entry in four that describes no barrier still gets a tag, and some entries with a
+  barrier get none (the last two columns of the scores table): read tags as prompts to reflect
+  on, not findings. Thresholds lean towards precision (F-beta 0.8) for this reason.
 - Scores are not calibrated probabilities of anything clinical. The tool suggests; it does not
   diagnose. The crisis screen is a separate rule-based screen and is not measured here."""
 
@@ -24,7 +27,8 @@ def model_card(manifest, report: dict) -> str:
         f"- trained: {manifest.trained_at}",
         f"- libraries: " + ", ".join(f"{k} {v}" for k, v in manifest.library_versions.items()),
         f"- data hash: {manifest.data_hash}",
-        f"- configuration: {manifest.config.get('name')} (C={manifest.config.get('C')}, seed {manifest.config.get('seed')})",
+        f"- configuration: {manifest.config.get('name')} (C={manifest.config.get('C')}, seed {manifest.config.get('seed')}, "
+        f"thresholds for F-beta {manifest.config.get('threshold_beta', 1.0)})",
         "",
         "## Data",
         "",
@@ -39,10 +43,13 @@ def model_card(manifest, report: dict) -> str:
     lines += ["", "## Scores", ""]
     summary = [("held-out split", "heldout"), (f"{manifest.config.get('folds')}-fold CV on the training split", "cv"),
                ("held-out groups (GroupKFold by writer/style)", "group_cv")]
-    lines += ["| evaluation | micro F1 | macro F1 |", "|---|---:|---:|"]
+    lines += ["| evaluation | micro F1 | macro F1 | entries with no barrier given a tag | barrier entries given none |",
+              "|---|---:|---:|---:|---:|"]
     for title, key in summary:
         if key in report:
-            lines.append(f"| {title} | {report[key]['micro']['f1']:.3f} | {report[key]['macro']['f1']:.3f} |")
+            entries = report[key].get("entries", {})
+            lines.append(f"| {title} | {report[key]['micro']['f1']:.3f} | {report[key]['macro']['f1']:.3f} | "
+                         f"{_share(entries, 'untagged_given_a_tag')} | {_share(entries, 'tagged_given_none')} |")
     if "heldout" in report:
         lines += ["", "Per label on the held-out split (thresholds tuned inside the training folds only):", "",
                   "| label | precision | recall | F1 | support | threshold |", "|---|---:|---:|---:|---:|---:|"]
@@ -63,3 +70,7 @@ def model_card(manifest, report: dict) -> str:
             lines.append(f"| {name} | {c['cv_macro_f1']:.3f} | {c['group_cv_macro_f1']:.3f} |")
     lines += ["", "## Known limits", "", LIMITS, ""]
     return "\n".join(lines)
+
+
+def _share(entries: dict, key: str) -> str:
+    return f"{entries[key]:.0%}" if key in entries else "n/a"

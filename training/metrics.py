@@ -31,22 +31,36 @@ def scores(Y_true: np.ndarray, Y_pred: np.ndarray) -> dict:
     present = [v for v in per_label.values() if v["support"] > 0] or list(per_label.values())
     macro = {m: float(np.mean([v[m] for v in present])) for m in ("precision", "recall", "f1")}
     macro["support"] = int(Y_true.sum())
-    return {"labels": per_label, "micro": micro, "macro": macro, "n": int(len(Y_true))}
+    untagged, tagged = Y_true.sum(axis=1) == 0, Y_true.sum(axis=1) > 0
+    entries = {
+        # what a user notices: an entry with no barrier shown one anyway, a barrier entry shown none
+        "untagged": int(untagged.sum()),
+        "untagged_given_a_tag": float(Y_pred[untagged].any(axis=1).mean()) if untagged.any() else 0.0,
+        "tagged_given_none": float((~Y_pred[tagged].any(axis=1)).mean()) if tagged.any() else 0.0,
+    }
+    return {"labels": per_label, "micro": micro, "macro": macro, "entries": entries, "n": int(len(Y_true))}
 
 
-def tune_thresholds(Y_true: np.ndarray, P: np.ndarray) -> dict[str, float]:
-    """Per label, the grid threshold with the best F1 on these (out-of-fold) probabilities."""
+def tune_thresholds(Y_true: np.ndarray, P: np.ndarray, beta: float = 1.0) -> dict[str, float]:
+    """Per label, the grid threshold with the best F-beta on these (out-of-fold) probabilities;
+    beta below 1 weighs precision above recall."""
     thresholds = {}
     for k, label in enumerate(LABEL_IDS):
-        best, best_f1 = 0.5, -1.0
+        best, best_score = 0.5, -1.0
         for threshold in THRESHOLD_GRID:
             pred = P[:, k] >= threshold
             tp = int((pred & (Y_true[:, k] == 1)).sum())
-            f1 = _prf(tp, int(pred.sum()) - tp, int(Y_true[:, k].sum()) - tp)["f1"]
-            if f1 > best_f1 + 1e-9:
-                best, best_f1 = float(threshold), f1
+            score = _f_beta(_prf(tp, int(pred.sum()) - tp, int(Y_true[:, k].sum()) - tp), beta)
+            if score > best_score + 1e-9:
+                best, best_score = float(threshold), score
         thresholds[label] = best
     return thresholds
+
+
+def _f_beta(prf: dict, beta: float) -> float:
+    precision, recall = prf["precision"], prf["recall"]
+    weighted = beta * beta * precision + recall
+    return (1 + beta * beta) * precision * recall / weighted if weighted else 0.0
 
 
 def apply_thresholds(P: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
