@@ -4,9 +4,11 @@ matches, so speed never changes a tag or a crisis flag."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-CASES = Path(__file__).parent / "data" / "crisis_cases.jsonl"
+from unstuck.data import DATA_DIR
+
+CASES = DATA_DIR / "crisis" / "suite.jsonl"
+
 
 def _sample_texts(n: int = 400) -> list[str]:
     from unstuck.data.examples import load_seed
@@ -74,3 +76,12 @@ def test_crisis_screen_shortcuts_find_what_running_every_matcher_everywhere_find
         assert section.could_match(words.everything) or not everywhere, doc.text[:120]
         checked += bool(near)
     assert checked >= 150, "the texts should include many that some rule matches"
+
+
+def test_crisis_model_fast_scores_equal_the_pipelines_exactly():
+    from unstuck.model.crisis_model import CrisisModel
+
+    model = CrisisModel.load()
+    assert model._fast is not None, "the shipped crisis model should take the fast scoring path"
+    texts = _sample_texts()
+    assert model.probabilities(texts) == [float(p) for p in model.pipeline.predict_proba(texts)[:, 1]]

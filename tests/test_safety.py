@@ -3,10 +3,11 @@ from pathlib import Path
 
 import pytest
 
+from unstuck.data import DATA_DIR
 from unstuck.model.nlp import get_nlp
 from unstuck.model.safety import CrisisScreen, default_screen
 
-CASES = Path(__file__).parent / "data" / "crisis_cases.jsonl"
+CASES = DATA_DIR / "crisis" / "suite.jsonl"
 
 
 def load_cases() -> list[dict]:
@@ -71,3 +72,64 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     bad.write_text("[[rule]\nid = 'x'\n", encoding="utf-8")
     with pytest.raises(InputError, match="not valid TOML"):
         CrisisScreen(get_nlp(), bad)
+
+
+BLIND_TEST = Path(__file__).parent / "data" / "crisis_blind_test.jsonl"
+
+
+def test_safety_blind_half_never_trained_or_tuned_on(capsys):
+    """Half of a blind set written without sight of the rules; neither the rules nor the model
+    were fitted to it. Rules alone caught 37% of its entries at risk (2026-12-06)."""
+    cases = [json.loads(line) for line in BLIND_TEST.read_text(encoding="utf-8").splitlines() if line.strip()]
+    flagged = [r.flagged for r in default_screen().screen_many(list(get_nlp().pipe(c["text"] for c in cases)))]
+    at_risk = [f for f, c in zip(flagged, cases) if c["crisis"]]
+    not_at_risk = [f for f, c in zip(flagged, cases) if not c["crisis"]]
+    recall, alarms = sum(at_risk) / len(at_risk), sum(not_at_risk) / len(not_at_risk)
+    with capsys.disabled():
+        print(f"\ncrisis screen on the blind half: recall {recall:.1%} of {len(at_risk)}; "
+              f"false alarms {alarms:.1%} of {len(not_at_risk)} look-alikes")
+    assert recall >= 0.6
+    assert alarms <= 0.2
+
+
+class FixedModel:
+    """A stand-in crisis model that scores every text the same."""
+
+    def __init__(self, score: float) -> None:
+        self.score, self.threshold = score, 0.5
+
+    def probabilities(self, texts):
+        return [self.score] * len(texts)
+
+
+def test_safety_model_adds_a_flag_showing_a_sentence_but_never_removes_one():
+    nlp = get_nlp()
+    text = "Long day at work. I sorted the drawers and wrote to everyone. It feels tidy now."
+    flagged = CrisisScreen(nlp, model=FixedModel(0.9)).screen(nlp(text))
+    assert flagged.flagged and [m.rule for m in flagged.matches] == ["crisis_model"]
+    match = flagged.matches[0]
+    assert text[match.start:match.end] == match.text and match.text.endswith(".")
+    assert not CrisisScreen(nlp, model=FixedModel(0.1)).screen(nlp(text)).flagged
+    assert CrisisScreen(nlp, model=FixedModel(0.0)).screen(nlp("I want to die")).flagged
+
+
+def test_safety_model_cannot_overrule_figurative_language_or_a_plain_denial():
+    nlp, high = get_nlp(), CrisisScreen(get_nlp(), model=FixedModel(0.99))
+    assert not high.screen(nlp("my boss will kill me if I'm late again")).flagged
+    assert not high.screen(nlp("I'm not suicidal, just exhausted from the week")).flagged
+
+
+@pytest.mark.slow
+def test_safety_damaged_crisis_model_is_rebuilt_in_memory_not_skipped(tmp_path):
+    import shutil
+
+    from unstuck.model.crisis_model import CRISIS_DIR, CrisisModel
+
+    for name in ("model.json", "model.pickle.gz"):
+        shutil.copy(CRISIS_DIR / name, tmp_path / name)
+    (tmp_path / "model.pickle.gz").write_bytes(b"not a model")
+    rebuilt, shipped = CrisisModel.load(tmp_path), CrisisModel.load()
+    texts = ["i have the pills saved up and a date in mind", "made soup, watched the rain"]
+    assert rebuilt.threshold == shipped.threshold
+    assert rebuilt.probabilities(texts) == pytest.approx(shipped.probabilities(texts), abs=1e-6)
+    assert (tmp_path / "model.pickle.gz").read_bytes() == b"not a model", "loading never writes"
