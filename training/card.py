@@ -14,7 +14,8 @@ LIMITS = """\
   barrier get none (the last two columns of the scores table): read tags as prompts to reflect
   on, not findings. Thresholds lean towards precision (F-beta 0.8) for this reason.
 - Scores are not calibrated probabilities of anything clinical. The tool suggests; it does not
-  diagnose. The crisis screen is a separate rule-based screen and is not measured here."""
+  diagnose. The crisis screen is separate (rules plus its own small classifier)
+  and is measured in data/crisis/model.json, not here."""
 
 
 def model_card(manifest, report: dict) -> str:
