@@ -79,6 +79,25 @@ def test_cli_tag_crisis_json_lists_the_matched_phrases():
     assert any(text[m["start"]:m["end"]] == m["text"] for m in out["crisis_matches"])
 
 
+def test_cli_tag_a_flag_from_the_crisis_model_alone_also_leads_with_resources(monkeypatch):
+    from unstuck.model import tagger
+    from unstuck.model.nlp import get_nlp
+    from unstuck.model.safety import CrisisScreen
+
+    class Certain:
+        threshold = 0.5
+
+        def probabilities(self, texts):
+            return [0.9] * len(texts)
+
+    monkeypatch.setattr(tagger, "default_screen", lambda: CrisisScreen(get_nlp(), model=Certain()))
+    text = "Long day. Made soup and watched the rain."  # no rule matches: only the (stub) model flags it
+    result = runner.invoke(app, ["tag", "--region", "uk", text])
+    assert "at risk" in result.stdout.strip().splitlines()[0]
+    out = tag_json(text)
+    assert out["crisis"] is True and [m["rule"] for m in out["crisis_matches"]] == ["crisis_model"]
+
+
 def test_cli_labels_lists_every_id():
     result = runner.invoke(app, ["labels", "--json"])
     assert [row["id"] for row in json.loads(result.stdout)] == list(LABEL_IDS)
