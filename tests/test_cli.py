@@ -108,12 +108,17 @@ def test_cli_console_script_runs_as_a_real_process(tmp_path):
     done = subprocess.run(["unstuck", "tag", "--json", ENTRY], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert set(json.loads(done.stdout)["scores"]) == set(LABEL_IDS)
+    # the console script leaves without interpreter teardown: statuses and messages must survive it
+    empty = subprocess.run(["unstuck", "tag", " "], capture_output=True, text=True, env=env, timeout=120)
+    assert empty.returncode == 2 and empty.stderr.startswith("unstuck: no text given") and not empty.stdout
+    usage = subprocess.run(["unstuck", "tag", "--no-such-option"], capture_output=True, text=True, env=env, timeout=120)
+    assert usage.returncode == 2 and "--no-such-option" in usage.stderr
 
 
 @pytest.mark.parametrize("args", [["--help"], ["labels"]])
 def test_cli_help_and_labels_do_not_import_spacy_or_sklearn(args):
-    code = ("import sys; from unstuck.cli.app import main; sys.argv=['unstuck', *%r]\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+    code = ("import sys; from unstuck.cli.app import app; sys.argv=['unstuck', *%r]\n"
+            "try:\n    app()\nexcept SystemExit:\n    pass\n"
             "heavy=[m for m in ('spacy','sklearn') if m in sys.modules]\nprint('HEAVY', heavy)" % (args,))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "HEAVY []" in done.stdout, done.stdout[-300:]
