@@ -74,12 +74,13 @@ class CrisisScreen:
     def screen(self, doc: Doc) -> CrisisResult:
         return self.screen_many([doc])[0]
 
-    def screen_many(self, docs: list[Doc]) -> list[CrisisResult]:
+    def screen_many(self, docs: list[Doc], texts: list[str] | None = None) -> list[CrisisResult]:
+        """`texts`, the docs' texts if the caller has them (spaCy rebuilds `Doc.text` token by token)."""
         results = [self._rules(doc) for doc in docs]
         unflagged = [i for i, result in enumerate(results) if not result.flagged]
         if self.model is None or not unflagged:
             return results
-        scores = self.model.probabilities([docs[i].text for i in unflagged])
+        scores = self.model.probabilities([docs[i].text if texts is None else texts[i] for i in unflagged])
         for i, score in zip(unflagged, scores):
             if score >= self.model.threshold and self._still_at_risk(docs[i]):
                 results[i] = CrisisResult(flagged=True, matches=(self._model_match(docs[i]),))

@@ -100,7 +100,7 @@ class Tagger:
     def _tag_batch(self, texts: list[str], evidence: bool) -> list[Tagging]:
         docs = list(self.nlp.pipe(texts, batch_size=BATCH_SIZE))
         probabilities = self.predict_proba(docs) if docs else []
-        crises = self.screen.screen_many(docs)
+        crises = self.screen.screen_many(docs, texts)
         return [self._tagging(doc, row, crisis, evidence) for doc, row, crisis in zip(docs, probabilities, crises)]
 
     def predict_proba(self, docs: list):
