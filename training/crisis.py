@@ -2,7 +2,7 @@
 
 The rules in data/crisis_patterns.toml catch the phrasings someone thought of; on an independent
 blind set they caught fewer than half of the entries at risk. This model learns from the crisis
-cases in data/crisis/ (entries at risk, and figurative, denied, resolved and off-topic look-alikes)
+cases in data/crisis/*.jsonl (entries at risk, and figurative, denied, resolved and off-topic look-alikes)
 and from the seed set (ordinary journal entries, none at risk), and can only ADD a flag to what the
 rules find. Its threshold is chosen by cross-validation on that data alone:
 
@@ -33,7 +33,6 @@ from unstuck.data import DATA_DIR
 from unstuck.data.examples import load_seed
 
 CRISIS_DIR = DATA_DIR / "crisis"
-TRAIN_FILES = ("suite.jsonl", "blind_dev.jsonl")
 BLIND_TEST = Path(__file__).resolve().parent.parent / "tests" / "data" / "crisis_blind_test.jsonl"
 MODEL_FILE, META_FILE = "model.pickle.gz", "model.json"
 C = 16.0
@@ -49,7 +48,7 @@ def read_cases(path: Path) -> list[dict]:
 
 def training_data() -> tuple[list[str], np.ndarray, np.ndarray]:
     """Texts, at-risk (bool) and kind of row: "case" (crisis cases) or "ordinary" (seed entries)."""
-    cases = [case for name in TRAIN_FILES for case in read_cases(CRISIS_DIR / name)]
+    cases = [case for path in sorted(CRISIS_DIR.glob("*.jsonl")) for case in read_cases(path)]
     seed = load_seed()
     texts = [c["text"] for c in cases] + [e.text for e in seed]
     at_risk = np.array([bool(c["crisis"]) for c in cases] + [False] * len(seed))
