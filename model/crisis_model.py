@@ -1,9 +1,10 @@
 """The crisis screen's second net: a small text classifier that can only add a flag to the rules'.
 
-Built by `python -m unstuck.training.crisis` into data/crisis/ (model.pickle.gz, model.json). Loading
-checks the file's sha256 and the scikit-learn version it was pickled with; when either does not
-match, the model is rebuilt in memory from the shipped data (deterministic, a few seconds) rather
-than leaving the screen without it. Nothing is written and nothing is printed.
+Built by `python -m unstuck.training.crisis` into data/crisis/ (model.pickle.gz, model.json).
+Loading checks the file's sha256 and the scikit-learn and numpy versions it was pickled with. When
+this install cannot use the shipped file, `CrisisModelError` is raised and the CLI rebuilds the
+model once from the shipped cases into the user's data directory (see
+`unstuck.training.workflow.load_tagger`), where `default_model` finds it from then on.
 """
 
 from __future__ import annotations
@@ -15,14 +16,20 @@ from functools import lru_cache
 from pathlib import Path
 
 from unstuck.data import DATA_DIR
+from unstuck.model import store
+from unstuck.model.artifact import ModelError
 
 CRISIS_DIR = DATA_DIR / "crisis"
+MODEL_FILE, META_FILE = "model.pickle.gz", "model.json"
+REBUILT = "rebuilt-crisis"  # under the user's models directory
 RULE_ID, KIND = "crisis_model", "model"
-
-
 # Texts on which the fast scoring path must give exactly the pipeline's numbers when loaded.
 CHECK_TEXTS = ["I can't do this anymore.  Wrote letters to everyone", "café Zoë — naïve ☕️ 😬 İstanbul ǅ ﬁne",
                "", "a", "THE BRIDGE on my walk home\n\nkeeps calling", "kms lol jk. or not"]
+
+
+class CrisisModelError(ModelError):
+    """The crisis model cannot be used by this install; the message says why."""
 
 
 class CrisisModel:
@@ -32,25 +39,26 @@ class CrisisModel:
 
     @classmethod
     def load(cls, directory: Path = CRISIS_DIR) -> "CrisisModel":
+        """Load a crisis model directory or raise CrisisModelError."""
         from unstuck.model.artifact import _prefix, _sha256, library_versions
 
         directory = Path(directory)
         try:
-            meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
-            model_path = directory / "model.pickle.gz"
+            meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+            model_path = directory / MODEL_FILE
             ours, theirs = library_versions(), meta.get("library_versions", {})
-            usable = (_sha256(model_path) == meta.get("sha256")
-                      and _prefix(ours["scikit-learn"], 2) == _prefix(theirs.get("scikit-learn", ""), 2)
-                      and _prefix(ours["numpy"], 1) == _prefix(theirs.get("numpy", ""), 1))
-            if usable:
-                with gzip.open(model_path, "rb") as handle:
-                    return cls(pickle.load(handle), meta["threshold"])
-        except Exception:  # missing, damaged or unreadable: rebuild below
-            pass
-        from unstuck.training.crisis import train
-
-        pipeline, meta = train()
-        return cls(pipeline, meta["threshold"])
+            for name, parts in (("scikit-learn", 2), ("numpy", 1)):
+                if _prefix(ours[name], parts) != _prefix(theirs.get(name, ""), parts):
+                    raise CrisisModelError(f"{directory}: crisis model built with {name} {theirs.get(name)}, "
+                                           f"this install has {ours[name]}")
+            if _sha256(model_path) != meta.get("sha256"):
+                raise CrisisModelError(f"{model_path}: crisis model file is missing, truncated or changed")
+            with gzip.open(model_path, "rb") as handle:
+                return cls(pickle.load(handle), meta["threshold"])
+        except CrisisModelError:
+            raise
+        except Exception as err:  # missing, damaged or unreadable: all mean the same to a user
+            raise CrisisModelError(f"{directory}: crisis model cannot be read ({type(err).__name__})") from None
 
     def probabilities(self, texts: list[str]) -> list[float]:
         if not texts:
@@ -59,6 +67,21 @@ class CrisisModel:
             return [float(p) for p in self.pipeline.predict_proba(texts)[:, 1]]
         blocks, classifier = self._fast
         return [float(p) for p in classifier.predict_proba(_stack([b.transform(texts) for b in blocks]))[:, 1]]
+
+
+def rebuilt_dir() -> Path:
+    return store.models_dir() / REBUILT
+
+
+@lru_cache(maxsize=1)
+def default_model() -> CrisisModel:
+    """The shipped crisis model, or the copy rebuilt for this install; CrisisModelError if neither."""
+    try:
+        return CrisisModel.load(CRISIS_DIR)
+    except CrisisModelError as shipped_error:
+        if (rebuilt_dir() / META_FILE).exists():
+            return CrisisModel.load(rebuilt_dir())
+        raise shipped_error
 
 
 def _fast_blocks(pipeline):
@@ -90,8 +113,3 @@ def _stack(blocks):
     from scipy import sparse
 
     return sparse.hstack(blocks).tocsr()
-
-
-@lru_cache(maxsize=1)
-def default_model() -> CrisisModel:
-    return CrisisModel.load()

@@ -120,16 +120,33 @@ def test_safety_model_cannot_overrule_figurative_language_or_a_plain_denial():
 
 
 @pytest.mark.slow
-def test_safety_damaged_crisis_model_is_rebuilt_in_memory_not_skipped(tmp_path):
+def test_safety_unusable_crisis_model_is_rebuilt_once_into_the_user_home(tmp_path, monkeypatch):
     import shutil
 
-    from unstuck.model.crisis_model import CRISIS_DIR, CrisisModel
+    from typer.testing import CliRunner
 
-    for name in ("model.json", "model.pickle.gz"):
-        shutil.copy(CRISIS_DIR / name, tmp_path / name)
-    (tmp_path / "model.pickle.gz").write_bytes(b"not a model")
-    rebuilt, shipped = CrisisModel.load(tmp_path), CrisisModel.load()
-    texts = ["i have the pills saved up and a date in mind", "made soup, watched the rain"]
-    assert rebuilt.threshold == shipped.threshold
-    assert rebuilt.probabilities(texts) == pytest.approx(shipped.probabilities(texts), abs=1e-6)
-    assert (tmp_path / "model.pickle.gz").read_bytes() == b"not a model", "loading never writes"
+    from unstuck.cli.app import app
+    from unstuck.model import crisis_model, safety
+
+    damaged = tmp_path / "crisis"
+    damaged.mkdir()
+    shutil.copy(crisis_model.CRISIS_DIR / "model.json", damaged / "model.json")
+    (damaged / "model.pickle.gz").write_bytes(b"not a model")
+    with pytest.raises(crisis_model.CrisisModelError, match="changed"):
+        crisis_model.CrisisModel.load(damaged)
+    monkeypatch.setattr(crisis_model, "CRISIS_DIR", damaged)
+    caches = (crisis_model.default_model, safety.default_screen)
+    for cached in caches:
+        cached.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["tag", "--json", "i looked up how many of my pills it would take"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["crisis"] is True
+        assert "rebuilding it from the shipped cases" in result.stderr
+        assert (crisis_model.rebuilt_dir() / "model.json").exists()
+        assert (damaged / "model.pickle.gz").read_bytes() == b"not a model", "the shipped file is left alone"
+        again = CliRunner().invoke(app, ["tag", "--json", "made soup"])
+        assert again.exit_code == 0 and "rebuilding" not in again.stderr, "rebuilt once, then reused"
+    finally:
+        for cached in caches:
+            cached.cache_clear()

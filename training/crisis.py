@@ -31,10 +31,11 @@ from sklearn.pipeline import make_pipeline, make_union
 
 from unstuck.data import DATA_DIR
 from unstuck.data.examples import load_seed
+from unstuck.model.crisis_model import META_FILE, MODEL_FILE
 
-CRISIS_DIR = DATA_DIR / "crisis"
+CASES_DIR = DATA_DIR / "crisis"  # the shipped cases; the shipped model is written beside them
+
 BLIND_TEST = Path(__file__).resolve().parent.parent / "tests" / "data" / "crisis_blind_test.jsonl"
-MODEL_FILE, META_FILE = "model.pickle.gz", "model.json"
 C = 16.0
 # The threshold: the most entries at risk caught (cross-validated) while flagging at most 1% of
 # ordinary entries and at most 20% of the look-alikes written to fool the screen.
@@ -48,7 +49,7 @@ def read_cases(path: Path) -> list[dict]:
 
 def training_data() -> tuple[list[str], np.ndarray, np.ndarray]:
     """Texts, at-risk (bool) and kind of row: "case" (crisis cases) or "ordinary" (seed entries)."""
-    cases = [case for path in sorted(CRISIS_DIR.glob("*.jsonl")) for case in read_cases(path)]
+    cases = [case for path in sorted(CASES_DIR.glob("*.jsonl")) for case in read_cases(path)]
     seed = load_seed()
     texts = [c["text"] for c in cases] + [e.text for e in seed]
     at_risk = np.array([bool(c["crisis"]) for c in cases] + [False] * len(seed))
@@ -90,7 +91,7 @@ def train(seed: int = 0):
     return pipeline, meta
 
 
-def save(pipeline, meta: dict, directory: Path = CRISIS_DIR) -> None:
+def save(pipeline, meta: dict, directory: Path = CASES_DIR) -> None:
     """Write model.pickle.gz and model.json (with the model file's sha256), each atomically."""
     from unstuck.model.artifact import _sha256, library_versions
 
@@ -116,6 +117,14 @@ def save(pipeline, meta: dict, directory: Path = CRISIS_DIR) -> None:
     os.replace(staging, directory / META_FILE)
 
 
+def rebuild(directory: Path) -> Path:
+    """Train on the shipped cases and save into `directory` (for an install that cannot load the
+    shipped file); the blind half is not needed for that."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    save(*train(), directory)
+    return Path(directory)
+
+
 def blind_test(threshold: float, pipeline) -> dict | None:
     """Recall and false alarms on the blind test half: rules alone, and rules plus this model."""
     if not BLIND_TEST.exists():
@@ -137,7 +146,7 @@ def blind_test(threshold: float, pipeline) -> dict | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=CRISIS_DIR, help="directory for model.pickle.gz and model.json")
+    parser.add_argument("--out", type=Path, default=CASES_DIR, help="directory for model.pickle.gz and model.json")
     args = parser.parse_args(argv)
     pipeline, meta = train()
     meta["blind_test"] = blind_test(meta["threshold"], pipeline)

@@ -17,8 +17,10 @@ from unstuck.data.examples import Example, ReadResult, data_hash, load_seed, nor
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model import store
 from unstuck.model.artifact import Manifest, ModelError, library_versions, read_manifest, save_model
+from unstuck.model.crisis_model import CrisisModelError, default_model, rebuilt_dir
 from unstuck.model.tagger import Tagger
 from unstuck.training.card import model_card
+from unstuck.training.crisis import rebuild as rebuild_crisis
 from unstuck.training.evaluate import evaluate
 from unstuck.training.train import (
     DEFAULT_CONFIG, TrainConfig, TrainResult, featurize, fit_with_thresholds, split_examples,
@@ -139,8 +141,18 @@ def use_model(version: str) -> None:
 
 
 def load_tagger(path: Path | None = None, notify: Callable[[str], None] | None = None) -> Tagger:
-    """The tagger to use. If the shipped model cannot be loaded by this install's libraries, rebuild
-    it from the shipped seed set into the user's data directory, once, and say so."""
+    """The tagger to use. If the shipped model (or the shipped crisis model) cannot be loaded by this
+    install's libraries, rebuild it from the shipped data into the user's data directory, once, and
+    say so."""
+    try:
+        default_model()
+    except CrisisModelError as err:
+        if notify:
+            notify(f"the shipped crisis model cannot be used here ({str(err).split(': ', 1)[-1]}); rebuilding "
+                   f"it from the shipped cases into {rebuilt_dir()} (once, a few seconds)")
+        rebuild_crisis(rebuilt_dir())
+        default_model.cache_clear()
+        default_model()  # raises if even the rebuilt copy cannot be loaded
     try:
         return Tagger.load(path)
     except ModelError as err:
