@@ -14,7 +14,7 @@ The entry is flagged when any candidate survives.
 5. When no rule flags an entry, the crisis model (`unstuck.model.crisis_model`, a small classifier
    trained on crisis cases and ordinary entries) may still flag it, unless the entry holds a
    figurative span or a plain denial. The model only ever adds flags. On half of an independent
-   blind set it raised recall from 37% (rules alone) to 72%, with false alarms on look-alike
+   blind set it raised recall from 37% (rules alone) to 72-76%, with false alarms on look-alike
    entries at 7% either way (2026-12-06; see data/crisis/model.json and data/crisis/README.md).
 """
 

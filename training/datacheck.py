@@ -1,6 +1,7 @@
 """`unstuck data check`: what `spacy debug data` does for spaCy, for our labeled files.
 
-Errors (exit 2): schema problems, unknown labels, exact duplicates, entries in both splits.
+Errors (exit 2): schema problems, unknown labels, exact duplicates, entries in both splits; for the
+shipped crisis cases, bad rows, duplicates, and any case that is also in the blind test half.
 Warnings: near duplicates, very short texts, rare labels, labels with no negatives.
 """
 
@@ -36,6 +37,9 @@ class DataReport:
         lines = [f"{len(self.examples)} entries; {c['no_label']} with no tag; {c['multi_label']} with 2+ tags; "
                  f"groups: {', '.join(f'{k} {v}' for k, v in c['groups'].items())}", "", "entries per tag:"]
         lines += [f"  {k:<22}{v:>6}" for k, v in c["labels"].items()]
+        if "crisis_cases" in c:
+            lines += ["", f"crisis cases (for the crisis screen's classifier): {c['crisis_cases']['at_risk']} at risk, "
+                          f"{c['crisis_cases']['not_at_risk']} look-alikes"]
         lines += [""] + [f"error: {e}" for e in self.errors] + [f"warning: {w}" for w in self.warnings]
         if self.suspects:
             lines += ["", "labels to double-check (given vs cross-validated prediction):"]
@@ -57,7 +61,44 @@ def check_data(path: Path | None = None) -> DataReport:
     _duplicates(report)
     _split_overlap(report)
     _balance(report)
+    if path is None:
+        _crisis_cases(report)
     return report
+
+
+def _crisis_cases(report: DataReport) -> None:
+    """The crisis model's cases: well-formed, no text twice, none shared with the blind test half."""
+    import json
+
+    from unstuck.training.crisis import BLIND_TEST, CASES_DIR
+
+    seen: dict[str, str] = {}
+    at_risk = not_at_risk = 0
+    for path in [*sorted(CASES_DIR.glob("*.jsonl")), *([BLIND_TEST] if BLIND_TEST.exists() else [])]:
+        blind = path == BLIND_TEST
+        for line, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not raw.strip():
+                continue
+            where = f"{path.parent.name}/{path.name}:{line}"
+            try:
+                case = json.loads(raw)
+            except json.JSONDecodeError as err:
+                report.errors.append(f"{where}: invalid JSON ({err.msg})")
+                continue
+            if not (isinstance(case, dict) and isinstance(case.get("text"), str) and case["text"].strip()
+                    and isinstance(case.get("crisis"), bool) and isinstance(case.get("kind"), str)):
+                report.errors.append(f'{where}: expected {{"text": "...", "crisis": true/false, "kind": "..."}}')
+                continue
+            key = normalise(case["text"])
+            if key in seen:
+                what = "a blind test case is also a training case" if blind else "same text as"
+                report.errors.append(f"{where}: {what} {seen[key]}")
+                continue
+            seen[key] = where
+            if not blind:
+                at_risk += case["crisis"]
+                not_at_risk += not case["crisis"]
+    report.counts["crisis_cases"] = {"at_risk": at_risk, "not_at_risk": not_at_risk}
 
 
 def _duplicates(report: DataReport) -> None:
