@@ -1,0 +1,33 @@
+"""`unstuck data check`: the shipped data passes, and broken crisis cases are caught with file and line."""
+
+import json
+
+from unstuck.training import crisis, datacheck
+
+
+def test_datacheck_shipped_data_has_no_errors():
+    report = datacheck.check_data()
+    assert report.errors == []
+    assert report.counts["crisis_cases"]["at_risk"] >= 300
+
+
+def test_datacheck_crisis_case_shared_with_the_blind_test_half_is_an_error(tmp_path, monkeypatch):
+    cases, blind = tmp_path / "crisis", tmp_path / "blind.jsonl"
+    cases.mkdir()
+    rows = [{"text": "the bridge keeps calling me", "crisis": True, "kind": "self"},
+            {"text": "made soup", "crisis": False, "kind": "hard_day"},
+            {"text": "no kind here", "crisis": False}]
+    (cases / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + "not json\n", encoding="utf-8")
+    blind.write_text(json.dumps({"text": "The bridge keeps  calling me", "crisis": True, "kind": "self"}) + "\n",
+                     encoding="utf-8")
+    monkeypatch.setattr(crisis, "CASES_DIR", cases)
+    monkeypatch.setattr(crisis, "BLIND_TEST", blind)
+    report = datacheck.DataReport([])
+    datacheck._crisis_cases(report)
+    assert report.errors[:2] == [
+        'crisis/a.jsonl:3: expected {"text": "...", "crisis": true/false, "kind": "..."}',
+        "crisis/a.jsonl:4: invalid JSON (Expecting value)",
+    ]
+    assert len(report.errors) == 3
+    assert report.errors[2].endswith("/blind.jsonl:1: a blind test case is also a training case crisis/a.jsonl:1")
+    assert report.counts["crisis_cases"] == {"at_risk": 1, "not_at_risk": 1}
