@@ -21,7 +21,7 @@ def test_datacheck_crisis_case_shared_with_the_blind_test_half_is_an_error(tmp_p
     blind.write_text(json.dumps({"text": "The bridge keeps  calling me", "crisis": True, "kind": "self"}) + "\n",
                      encoding="utf-8")
     monkeypatch.setattr(crisis, "CASES_DIR", cases)
-    monkeypatch.setattr(crisis, "BLIND_TEST", blind)
+    monkeypatch.setattr(crisis, "BLIND_TESTS", (blind,))
     report = datacheck.DataReport([])
     datacheck._crisis_cases(report)
     assert report.errors[:2] == [

@@ -74,22 +74,24 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
         CrisisScreen(get_nlp(), bad)
 
 
-BLIND_TEST = Path(__file__).parent / "data" / "crisis_blind_test.jsonl"
-
-
-def test_safety_blind_half_never_trained_or_tuned_on(capsys):
-    """Half of a blind set written without sight of the rules; neither the rules nor the model
-    were fitted to it. Rules alone caught 37% of its entries at risk (2026-12-06)."""
-    cases = [json.loads(line) for line in BLIND_TEST.read_text(encoding="utf-8").splitlines() if line.strip()]
+@pytest.mark.parametrize("name, min_recall, max_alarms", [
+    # half of a blind set written without sight of the rules; rules alone: 37% recall, 7% alarms
+    ("crisis_blind_test.jsonl", 0.65, 0.15),
+    # a second blind set, written later with no example phrasings given; rules alone: 48%, 20%
+    ("crisis_blind2_test.jsonl", 0.70, 0.30),
+])
+def test_safety_blind_sets_never_trained_or_tuned_on(name, min_recall, max_alarms, capsys):
+    path = Path(__file__).parent / "data" / name
+    cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     flagged = [r.flagged for r in default_screen().screen_many(list(get_nlp().pipe(c["text"] for c in cases)))]
     at_risk = [f for f, c in zip(flagged, cases) if c["crisis"]]
     not_at_risk = [f for f, c in zip(flagged, cases) if not c["crisis"]]
     recall, alarms = sum(at_risk) / len(at_risk), sum(not_at_risk) / len(not_at_risk)
     with capsys.disabled():
-        print(f"\ncrisis screen on the blind half: recall {recall:.1%} of {len(at_risk)}; "
+        print(f"\ncrisis screen on {name}: recall {recall:.1%} of {len(at_risk)}; "
               f"false alarms {alarms:.1%} of {len(not_at_risk)} look-alikes")
-    assert recall >= 0.6
-    assert alarms <= 0.2
+    assert recall >= min_recall
+    assert alarms <= max_alarms
 
 
 class FixedModel:

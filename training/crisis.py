@@ -8,8 +8,9 @@ rules find. Its threshold is chosen by cross-validation on that data alone:
 
     python -m unstuck.training.crisis            # rebuild data/crisis/model.pickle.gz and model.json
 
-`tests/data/crisis_blind_test.jsonl`, the other half of the blind set, is never trained on; the
-build reports the screen's recall and false alarms there when it is present (a source checkout).
+`tests/data/crisis_blind_test.jsonl` (the other half of the blind set) and
+`tests/data/crisis_blind2_test.jsonl` (a second blind set) are never trained on; the build reports
+the screen's recall and false alarms on them when they are present (a source checkout).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from unstuck.model.crisis_model import META_FILE, MODEL_FILE
 
 CASES_DIR = DATA_DIR / "crisis"  # the shipped cases; the shipped model is written beside them
 
-BLIND_TEST = Path(__file__).resolve().parent.parent / "tests" / "data" / "crisis_blind_test.jsonl"
+_TEST_DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+# Never trained or tuned on: the blind set's even half, and a second blind set written later.
+BLIND_TESTS = (_TEST_DATA / "crisis_blind_test.jsonl", _TEST_DATA / "crisis_blind2_test.jsonl")
 C = 16.0
 # The threshold: the most entries at risk caught (cross-validated) while flagging at most 1% of
 # ordinary entries and at most 20% of the look-alikes written to fool the screen.
@@ -126,21 +129,24 @@ def rebuild(directory: Path) -> Path:
 
 
 def blind_test(threshold: float, pipeline) -> dict | None:
-    """Recall and false alarms on the blind test half: rules alone, and rules plus this model."""
-    if not BLIND_TEST.exists():
+    """Recall and false alarms on each blind test set present: rules alone, and rules plus this model."""
+    present = [path for path in BLIND_TESTS if path.exists()]
+    if not present:
         return None
     from unstuck.model.crisis_model import CrisisModel
     from unstuck.model.nlp import get_nlp
     from unstuck.model.safety import CrisisScreen
 
-    cases = read_cases(BLIND_TEST)
-    at_risk = np.array([bool(c["crisis"]) for c in cases])
-    docs = list(get_nlp().pipe([c["text"] for c in cases]))
-    out = {}
-    for name, model in (("rules", None), ("rules+model", CrisisModel(pipeline, threshold))):
-        flagged = np.array([r.flagged for r in CrisisScreen(get_nlp(), model=model).screen_many(docs)])
-        out[name] = {"recall": float(flagged[at_risk].mean()), "false_alarms": float(flagged[~at_risk].mean()),
-                     "n_at_risk": int(at_risk.sum()), "n_not": int((~at_risk).sum())}
+    out: dict = {}
+    for path in present:
+        cases = read_cases(path)
+        at_risk = np.array([bool(c["crisis"]) for c in cases])
+        docs = list(get_nlp().pipe([c["text"] for c in cases]))
+        found = out[path.name] = {}
+        for name, model in (("rules", None), ("rules+model", CrisisModel(pipeline, threshold))):
+            flagged = np.array([r.flagged for r in CrisisScreen(get_nlp(), model=model).screen_many(docs)])
+            found[name] = {"recall": float(flagged[at_risk].mean()), "false_alarms": float(flagged[~at_risk].mean()),
+                           "n_at_risk": int(at_risk.sum()), "n_not": int((~at_risk).sum())}
     return out
 
 

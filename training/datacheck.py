@@ -70,12 +70,13 @@ def _crisis_cases(report: DataReport) -> None:
     """The crisis model's cases: well-formed, no text twice, none shared with the blind test half."""
     import json
 
-    from unstuck.training.crisis import BLIND_TEST, CASES_DIR
+    from unstuck.training.crisis import BLIND_TESTS, CASES_DIR
 
     seen: dict[str, str] = {}
     at_risk = not_at_risk = 0
-    for path in [*sorted(CASES_DIR.glob("*.jsonl")), *([BLIND_TEST] if BLIND_TEST.exists() else [])]:
-        blind = path == BLIND_TEST
+    blind_tests = [path for path in BLIND_TESTS if path.exists()]
+    for path in [*sorted(CASES_DIR.glob("*.jsonl")), *blind_tests]:
+        blind = path in blind_tests
         for line, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if not raw.strip():
                 continue
