@@ -79,6 +79,8 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     ("crisis_blind_test.jsonl", 0.65, 0.15),
     # a second blind set, written later with no example phrasings given; rules alone: 48%, 20%
     ("crisis_blind2_test.jsonl", 0.70, 0.30),
+    # long entries and entries about other people: the weakest ground; rules alone: 40%, 38%
+    ("crisis_long_others_test.jsonl", 0.45, 0.45),
 ])
 def test_safety_blind_sets_never_trained_or_tuned_on(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
