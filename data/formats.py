@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import json
 import os
 import re
@@ -339,6 +340,14 @@ def output_writer(target: str, handle: IO[str], keep_fields: tuple[str, ...] = (
     if target.lower().endswith(".csv"):
         return CsvWriter(handle, keep_fields, evidence)
     return JsonlWriter(handle)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def check_output(target: str, source: Path) -> None:

@@ -6,7 +6,6 @@ incompatible scikit-learn, is refused with one line that names the remedy.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import joblib
 
+from unstuck.data.formats import file_sha256
 from unstuck.data.taxonomy import LABEL_IDS
 
 PIPELINE_FILE = "pipeline.joblib"
@@ -59,7 +59,7 @@ def save_model(directory: Path, pipeline, manifest: Manifest) -> Path:
     os.chmod(staging, 0o755)
     try:
         joblib.dump(pipeline, staging / PIPELINE_FILE, compress=3)
-        manifest.sha256 = _sha256(staging / PIPELINE_FILE)
+        manifest.sha256 = file_sha256(staging / PIPELINE_FILE)
         (staging / META_FILE).write_text(json.dumps(asdict(manifest), indent=2) + "\n", encoding="utf-8")
         if directory.exists():
             shutil.rmtree(directory)
@@ -86,13 +86,19 @@ def read_manifest(directory: Path) -> Manifest:
 
 def check_compatible(manifest: Manifest, directory: Path) -> None:
     """Refuse a pickle made by another scikit-learn minor version or numpy major version."""
+    mismatch = version_mismatch(manifest.library_versions)
+    if mismatch:
+        raise ModelError(f"{directory}: built with {mismatch}; {REMEDY}")
+
+
+def version_mismatch(theirs: dict[str, str]) -> str | None:
+    """"scikit-learn 1.8.0, this install has 1.9.1" when a pickle made with the libraries `theirs`
+    (another scikit-learn minor version or numpy major version) cannot be trusted here, else None."""
     ours = library_versions()
-    theirs = manifest.library_versions
     for name, parts in (("scikit-learn", 2), ("numpy", 1)):
         if _prefix(theirs.get(name, ""), parts) != _prefix(ours[name], parts):
-            raise ModelError(
-                f"{directory}: built with {name} {theirs.get(name)}, this install has {ours[name]}; {REMEDY}"
-            )
+            return f"{name} {theirs.get(name)}, this install has {ours[name]}"
+    return None
 
 
 def load_model(directory: Path):
@@ -101,21 +107,13 @@ def load_model(directory: Path):
     manifest = read_manifest(directory)
     check_compatible(manifest, directory)
     pipeline_path = directory / PIPELINE_FILE
-    if not pipeline_path.exists() or _sha256(pipeline_path) != manifest.sha256:
+    if not pipeline_path.exists() or file_sha256(pipeline_path) != manifest.sha256:
         raise ModelError(f"{pipeline_path}: model file is missing, truncated or changed; {REMEDY}")
     try:
         pipeline = joblib.load(pipeline_path)
     except Exception as err:  # unpickling can fail in many ways; all mean the same to a user
         raise ModelError(f"{pipeline_path}: model file cannot be read ({type(err).__name__}); {REMEDY}") from None
     return pipeline, manifest
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _prefix(version: str, parts: int) -> str:

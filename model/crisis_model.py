@@ -40,18 +40,17 @@ class CrisisModel:
     @classmethod
     def load(cls, directory: Path = CRISIS_DIR) -> "CrisisModel":
         """Load a crisis model directory or raise CrisisModelError."""
-        from unstuck.model.artifact import _prefix, _sha256, library_versions
+        from unstuck.data.formats import file_sha256
+        from unstuck.model.artifact import version_mismatch
 
         directory = Path(directory)
         try:
             meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
             model_path = directory / MODEL_FILE
-            ours, theirs = library_versions(), meta.get("library_versions", {})
-            for name, parts in (("scikit-learn", 2), ("numpy", 1)):
-                if _prefix(ours[name], parts) != _prefix(theirs.get(name, ""), parts):
-                    raise CrisisModelError(f"{directory}: crisis model built with {name} {theirs.get(name)}, "
-                                           f"this install has {ours[name]}")
-            if _sha256(model_path) != meta.get("sha256"):
+            mismatch = version_mismatch(meta.get("library_versions", {}))
+            if mismatch:
+                raise CrisisModelError(f"{directory}: crisis model built with {mismatch}")
+            if file_sha256(model_path) != meta.get("sha256"):
                 raise CrisisModelError(f"{model_path}: crisis model file is missing, truncated or changed")
             with gzip.open(model_path, "rb") as handle:
                 return cls(pickle.load(handle), meta["threshold"])

@@ -22,11 +22,11 @@ from typing import Callable, Iterator
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 
 from unstuck.data.errors import InputError
-from unstuck.data.formats import atomic_output, input_size
+from unstuck.data.formats import atomic_output, file_sha256, input_size
 from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError
 from unstuck.model.batch import LISTED_SKIPS, BatchSummary
 from unstuck.model.partition import (
-    FilePartition, ReadOptions, cached_tagger, file_sha256, partition_entry, write_partition,
+    FilePartition, ReadOptions, cached_tagger, partition_entry, write_partition,
 )
 from unstuck.model.tagger import Tagger
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import json
 import numbers
@@ -19,8 +18,8 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from unstuck.data.errors import InputError
 from unstuck.data.formats import (
-    CSV_FIELD_LIMIT, DEFAULTS, OUTPUT_KEYS, InputKind, JsonlWriter, Row, atomic_output, check_input, read_open,
-    read_rows,
+    CSV_FIELD_LIMIT, DEFAULTS, OUTPUT_KEYS, InputKind, JsonlWriter, Row, atomic_output, check_input, file_sha256,
+    read_open, read_rows,
 )
 from unstuck.model import store
 
@@ -215,14 +214,6 @@ def partition_entry(partition: FilePartition) -> dict:
     """A partition's manifest entry before it is tagged."""
     return {"index": partition.index, "source": partition.source, "lines": partition.lines,
             "bytes": partition.span, "output": partition.output, "rows": None, "sha256": None}
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _as_given(item: Row | InputError, absolute: str, given: str) -> Row | InputError:

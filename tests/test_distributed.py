@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from unstuck.cli.app import app
 from unstuck.data.errors import InputError
-from unstuck.data.formats import read_rows
+from unstuck.data.formats import file_sha256, read_rows
 from unstuck.model import DEFAULT_MODEL_DIR, distributed, partition
 from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError
 from unstuck.model.distributed import ModelShipment, run_on_dask
@@ -215,7 +215,7 @@ def test_distributed_two_workers_give_the_output_of_one_local_process(tmp_path, 
     assert sum(p["rows"] for p in manifest["partitions"]) == 86
     assert [p["lines"][0] for p in manifest["partitions"] if p["source"] == "b.csv"][0] == 2  # after the header
     for entry in manifest["partitions"]:
-        assert partition.file_sha256(tmp_path / "out" / entry["output"]) == entry["sha256"]
+        assert file_sha256(tmp_path / "out" / entry["output"]) == entry["sha256"]
     assert "unstuck: tagged 86 entries into out;" in result.stderr
     assert list(client.run(lambda: len(partition._TAGGERS)).values()) == [1, 1]  # the model, loaded once
 

@@ -98,7 +98,8 @@ def train(seed: int = 0):
 
 def save(pipeline, meta: dict, directory: Path = CASES_DIR) -> None:
     """Write model.pickle.gz and model.json (with the model file's sha256), each atomically."""
-    from unstuck.model.artifact import _sha256, library_versions
+    from unstuck.data.formats import file_sha256
+    from unstuck.model.artifact import library_versions
 
     directory = Path(directory)
     fd, staging = tempfile.mkstemp(prefix=".model-", dir=directory)
@@ -108,7 +109,7 @@ def save(pipeline, meta: dict, directory: Path = CASES_DIR) -> None:
         with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as out:
             pickle.dump(pipeline, out, protocol=5)
         os.chmod(staging, 0o644)
-        meta = {**meta, "sha256": _sha256(Path(staging)), "library_versions": library_versions(),
+        meta = {**meta, "sha256": file_sha256(staging), "library_versions": library_versions(),
                 "trained_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat()}
         os.replace(staging, directory / MODEL_FILE)
     except BaseException:
