@@ -156,12 +156,7 @@ def token_feature(token: Token) -> str | None:
     """The word feature a token contributes, or None for space and punctuation."""
     if token.is_space or token.is_punct:
         return None
-    if token.like_num:
-        word = "<num>"
-    elif is_negation_cue(token):
-        word = "not"
-    else:
-        word = lemma_of(token)
+    word = _plain_feature(token)
     return f"NOT_{word}" if token._.negated else word
 
 
@@ -222,6 +217,7 @@ def _doc_features_fast(doc: Doc) -> str:
 
 
 def _plain_feature(token: Token) -> str:
+    """A token's feature before negation: it depends on the word and its lemma alone."""
     if token.like_num:
         return "<num>"
     if is_negation_cue(token):

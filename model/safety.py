@@ -68,8 +68,10 @@ class CrisisScreen:
         self.kinds: dict[str, str] = {}
         self.hedges = frozenset(w.lower() for w in config.get("hedges", []))
         self.present = frozenset(w.lower() for w in config.get("present", []))
-        self.matchers = {section: _build(nlp, section, config.get(section, []), self.kinds) for section in SECTIONS}
-        self.folder = _Folder(nlp.vocab, nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None)
+        lemmatizer = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None
+        self.matchers = {section: _build(nlp, lemmatizer, section, config.get(section, []), self.kinds)
+                         for section in SECTIONS}
+        self.folder = _Folder(nlp.vocab, lemmatizer)
 
     def screen(self, doc: Doc) -> CrisisResult:
         return self.screen_many([doc])[0]
@@ -241,10 +243,10 @@ def _commonness(word: str) -> float:
     return 1.0 / _word_ranks().get(word, 50_000)
 
 
-def _build(nlp: Language, section: str, rules: list[dict], kinds: dict[str, str]) -> _Section:
+def _build(nlp: Language, lemmatizer, section: str, rules: list[dict], kinds: dict[str, str]) -> _Section:
     """A PhraseMatcher on LOWER, one on LEMMA, and anchored token Matchers for one section of the file."""
     built = _Section(PhraseMatcher(nlp.vocab, attr="LOWER"), PhraseMatcher(nlp.vocab, attr="LEMMA"), [])
-    lemmatize = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else (lambda doc: doc)
+    lemmatize = lemmatizer if lemmatizer is not None else (lambda doc: doc)
     for number, rule in enumerate(rules, start=1):
         rule_id = str(rule.get("id") or f"{section}-{number}")
         kinds[rule_id] = str(rule.get("kind", section))
