@@ -18,6 +18,7 @@ from pathlib import Path
 from unstuck.data import DATA_DIR
 from unstuck.model import store
 from unstuck.model.artifact import ModelError
+from unstuck.model.fast_tfidf import fast_blocks, same, stack
 
 CRISIS_DIR = DATA_DIR / "crisis"
 MODEL_FILE, META_FILE = "model.pickle.gz", "model.json"
@@ -65,7 +66,7 @@ class CrisisModel:
         if self._fast is None:
             return [float(p) for p in self.pipeline.predict_proba(texts)[:, 1]]
         blocks, classifier = self._fast
-        return [float(p) for p in classifier.predict_proba(_stack([b.transform(texts) for b in blocks]))[:, 1]]
+        return [float(p) for p in classifier.predict_proba(stack([b.transform(texts) for b in blocks]))[:, 1]]
 
 
 def rebuilt_dir() -> Path:
@@ -84,31 +85,18 @@ def default_model() -> CrisisModel:
 
 
 def _fast_blocks(pipeline):
-    """(FastTfidf blocks, classifier) for a TF-IDF union -> classifier pipeline, if it scores
-    CHECK_TEXTS exactly as the pipeline does; else None (the pipeline is used as it is)."""
+    """(blocks, classifier) for a TF-IDF union -> classifier pipeline, the blocks through `FastTfidf`,
+    if they score CHECK_TEXTS exactly as the pipeline does; else None (the pipeline is used as it is)."""
     try:
         from sklearn.pipeline import FeatureUnion
-
-        from unstuck.model.fast_tfidf import FastTfidf, same
 
         (_, union), (_, classifier) = pipeline.steps
         if type(union) is not FeatureUnion or union.transformer_weights:
             return None
-        vectorizers = [t for _, t in union.transformer_list]
-        if not all(FastTfidf.fits(v) for v in vectorizers):
-            return None
-        blocks = [FastTfidf(v) for v in vectorizers]
-        if not all(same(b.transform(CHECK_TEXTS), v.transform(CHECK_TEXTS)) for b, v in zip(blocks, vectorizers)):
-            return None
-        if not same(classifier.predict_proba(_stack([b.transform(CHECK_TEXTS) for b in blocks])),
-                    pipeline.predict_proba(CHECK_TEXTS)):
+        blocks = fast_blocks([t for _, t in union.transformer_list], CHECK_TEXTS)
+        if blocks is None or not same(classifier.predict_proba(stack([b.transform(CHECK_TEXTS) for b in blocks])),
+                                      pipeline.predict_proba(CHECK_TEXTS)):
             return None
         return blocks, classifier
     except Exception:  # another scikit-learn, another pipeline: score with the pipeline as it is
         return None
-
-
-def _stack(blocks):
-    from scipy import sparse
-
-    return sparse.hstack(blocks).tocsr()

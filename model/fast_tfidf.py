@@ -112,3 +112,23 @@ def same(a, b) -> bool:
             return False
         return (a != b).nnz == 0
     return np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def fast_blocks(vectorizers: list, check_texts: list[str]) -> list | None:
+    """Each vectorizer as a `FastTfidf` where one fits (else the vectorizer itself); None when none
+    fits, or when a `FastTfidf` gives `check_texts` a matrix that differs from its vectorizer's."""
+    blocks = [FastTfidf(v) if FastTfidf.fits(v) else v for v in vectorizers]
+    if not any(isinstance(b, FastTfidf) for b in blocks):
+        return None
+    for block, vectorizer in zip(blocks, vectorizers):
+        if isinstance(block, FastTfidf) and not same(block.transform(check_texts), vectorizer.transform(check_texts)):
+            return None
+    return blocks
+
+
+def stack(matrices: list):
+    """The blocks' features side by side, as FeatureUnion puts them."""
+    import numpy as np
+    from scipy import sparse
+
+    return sparse.hstack(matrices).tocsr() if any(sparse.issparse(m) for m in matrices) else np.hstack(matrices)

@@ -13,7 +13,7 @@ from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model import store
 from unstuck.model.artifact import Manifest, load_model
 from unstuck.model.evidence import Evidence, find_evidence, token_weights
-from unstuck.model.fast_tfidf import FastTfidf, same
+from unstuck.model.fast_tfidf import fast_blocks, same, stack
 from unstuck.model.nlp import MAX_CHARS, doc_features, get_nlp
 from unstuck.model.safety import CrisisMatch, default_screen
 
@@ -166,14 +166,10 @@ class _FastScores:
                 return None
             if any(isinstance(t, str) or not hasattr(t, "transform") for _, t in union.transformer_list):
                 return None
-            blocks = [FastTfidf(t) if FastTfidf.fits(t) else t for _, t in union.transformer_list]
-            if not any(isinstance(b, FastTfidf) for b in blocks):
+            blocks = fast_blocks([t for _, t in union.transformer_list], CHECK_TEXTS)
+            if blocks is None:
                 return None
             fast = cls(blocks, classifier)
-            for block, (_, original) in zip(blocks, union.transformer_list):
-                if isinstance(block, FastTfidf) and not same(block.transform(CHECK_TEXTS),
-                                                           original.transform(CHECK_TEXTS)):
-                    return None
             docs = list(nlp.pipe(CHECK_TEXTS[:3]))
             if not same(fast.predict_proba(docs), pipeline.predict_proba(docs)):
                 return None
@@ -182,10 +178,5 @@ class _FastScores:
             return None
 
     def predict_proba(self, docs: list):
-        import numpy as np
-        from scipy import sparse
-
         texts = [doc_features(doc) for doc in docs]  # what the pipeline's SpacyFeaturizer makes of Docs
-        blocks = [block.transform(texts) for block in self.blocks]
-        features = sparse.hstack(blocks).tocsr() if any(sparse.issparse(b) for b in blocks) else np.hstack(blocks)
-        return self.classifier.predict_proba(features)
+        return self.classifier.predict_proba(stack([block.transform(texts) for block in self.blocks]))
