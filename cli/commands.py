@@ -24,6 +24,9 @@ def train(
                                "25/50/75/100%% of the training data); trains nothing to keep."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the model to this directory instead "
                                        "(e.g. model/default to rebuild the shipped model); nothing is activated."),
+    real: Optional[Path] = typer.Option(None, "--real", envvar="UNSTUCK_REAL", help="A folder of real posts' "
+                                        "texts rebuilt by `python -m unstuck.training.real_sources`: they join "
+                                        "the training data and each source is held out in turn to measure."),
 ) -> None:
     """Retrain from the shipped seed set plus every example you added, and say honestly if it got better.
 
@@ -47,7 +50,7 @@ def train(
         stored = workflow.store_examples(result.examples, add.name)
         note(f"added {len(result.examples)} example(s) to {stored}")
     config = replace(DEFAULT_CONFIG, user_weight=user_weight)
-    examples = workflow.all_examples()
+    examples = workflow.all_examples(real)
     if curve:
         from unstuck.training.train import learning_curve
 
@@ -97,6 +100,12 @@ def evaluate(
         typer.echo(json.dumps({"metrics": result.metrics, "errors": result.errors[:errors]}, ensure_ascii=False))
         return
     typer.echo(metrics_table(result.metrics, title=f"{file} ({len(data.examples)} entries)"))
+    for key, title in (("by_source", "source"), ("by_group", "group")):
+        if key in result.metrics:
+            typer.echo(f"\n{'per ' + title:<22}{'n':>6}{'micro':>7}{'macro':>7}  no-barrier entries given a tag")
+            for name, m in result.metrics[key].items():
+                typer.echo(f"  {name[:20]:<20}{m['n']:>6}{m['micro']['f1']:>7.2f}{m['macro']['f1']:>7.2f}  "
+                           f"{m['entries']['untagged_given_a_tag']:.0%}")
     typer.echo("\nconfusion per label (tp fp fn tn):")
     for label, m in result.metrics["labels"].items():
         typer.echo(f"  {label:<22}{m['tp']:>5}{m['fp']:>5}{m['fn']:>5}{m['tn']:>5}")

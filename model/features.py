@@ -7,7 +7,7 @@ negation-marked lemma strings; the vectorizers after it are stock scikit-learn.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -31,6 +31,32 @@ def word_ngrams(text: str) -> list[str]:
         grams.extend(words)
         grams.extend(f"{a} {b}" for a, b in zip(words, words[1:]))
     return grams
+
+
+def windows(features: str, size: int) -> list[str]:
+    """Runs of `size` consecutive sentences of an entry's feature string; none when the entry has no
+    more sentences than that (the entry itself is then its only window)."""
+    sentences = features.split(f" {SENTENCE_BREAK} ")
+    if size <= 0 or len(sentences) <= size:
+        return []
+    return [f" {SENTENCE_BREAK} ".join(sentences[i : i + size]) for i in range(len(sentences) - size + 1)]
+
+
+def windowed_proba(predict, features: Sequence[str], size: int, weight: float = 1.0) -> np.ndarray:
+    """Per label, the larger of the entry's score and `weight` times its best window's score, so one
+    sentence can carry a tag in a long entry. `predict` maps feature strings to probabilities."""
+    P = np.asarray(predict(list(features)), dtype=float)
+    rows: list[str] = []
+    owners: list[int] = []
+    for i, text in enumerate(features):
+        found = windows(text, size)
+        rows += found
+        owners += [i] * len(found)
+    if rows:
+        best = np.zeros_like(P)
+        np.maximum.at(best, np.array(owners), np.asarray(predict(rows), dtype=float) * weight)
+        P = np.maximum(P, best)
+    return P
 
 
 class VectorFeatures(TransformerMixin, BaseEstimator):

@@ -14,6 +14,7 @@ from unstuck.model import store
 from unstuck.model.artifact import Manifest, load_model
 from unstuck.model.evidence import Evidence, find_evidence, token_weights
 from unstuck.model.fast_tfidf import fast_blocks, same, stack
+from unstuck.model.features import windowed_proba
 from unstuck.model.nlp import MAX_CHARS, doc_features, get_nlp
 from unstuck.model.safety import CrisisMatch, default_screen
 
@@ -69,6 +70,9 @@ class Tagger:
         self.nlp = get_nlp()
         self.screen = default_screen()
         self._fast = _FastScores.for_pipeline(pipeline, self.nlp)
+        # Scores are the larger of the entry's and its best window's (see `features.windowed_proba`).
+        self.window = int(manifest.config.get("window", 0))
+        self.window_weight = float(manifest.config.get("window_weight", 1.0))
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Tagger":
@@ -104,8 +108,13 @@ class Tagger:
         return [self._tagging(doc, row, crisis, evidence) for doc, row, crisis in zip(docs, probabilities, crises)]
 
     def predict_proba(self, docs: list):
-        """`self.pipeline.predict_proba(docs)`: the same numbers, faster when the pipeline allows it."""
-        return self._fast.predict_proba(docs) if self._fast else self.pipeline.predict_proba(docs)
+        """Per-label scores for parsed Docs: the pipeline's, over the entry and its windows."""
+        features = [doc_features(doc) for doc in docs]
+        return windowed_proba(self._score_features, features, self.window, self.window_weight)
+
+    def _score_features(self, features: list[str]):
+        """`self.pipeline[1:].predict_proba(features)`: the same numbers, faster when the pipeline allows it."""
+        return self._fast.predict_proba(features) if self._fast else self.pipeline[1:].predict_proba(features)
 
     def _tagging(self, doc, row, crisis, evidence: bool) -> Tagging:
         scores = {label: float(p) for label, p in zip(LABEL_IDS, row)}
@@ -141,7 +150,7 @@ class Tagger:
 
 
 class _FastScores:
-    """The pipeline's `predict_proba` on parsed Docs, with its TF-IDF blocks through `FastTfidf`.
+    """The pipeline's `predict_proba` on feature strings, with its TF-IDF blocks through `FastTfidf`.
 
     Only for the shape `features.build_pipeline` makes (SpacyFeaturizer -> unweighted FeatureUnion ->
     classifier), and only if it gives exactly the pipeline's own numbers on `CHECK_TEXTS` when the
@@ -171,12 +180,12 @@ class _FastScores:
                 return None
             fast = cls(blocks, classifier)
             docs = list(nlp.pipe(CHECK_TEXTS[:3]))
-            if not same(fast.predict_proba(docs), pipeline.predict_proba(docs)):
+            if not same(fast.predict_proba([doc_features(doc) for doc in docs]), pipeline.predict_proba(docs)):
                 return None
             return fast
         except Exception:  # a surprise from another scikit-learn: score with the pipeline as it is
             return None
 
-    def predict_proba(self, docs: list):
-        texts = [doc_features(doc) for doc in docs]  # what the pipeline's SpacyFeaturizer makes of Docs
-        return self.classifier.predict_proba(stack([block.transform(texts) for block in self.blocks]))
+    def predict_proba(self, features: list[str]):
+        """Probabilities for feature strings (what the pipeline's SpacyFeaturizer makes of Docs)."""
+        return self.classifier.predict_proba(stack([block.transform(features) for block in self.blocks]))

@@ -37,6 +37,9 @@ class DataReport:
         lines = [f"{len(self.examples)} entries; {c['no_label']} with no tag; {c['multi_label']} with 2+ tags; "
                  f"groups: {', '.join(f'{k} {v}' for k, v in c['groups'].items())}", "", "entries per tag:"]
         lines += [f"  {k:<22}{v:>6}" for k, v in c["labels"].items()]
+        if c.get("real_labels"):
+            lines += ["", "real text labeled (ids and labels; texts rebuilt by unstuck.training.real_sources): "
+                          + ", ".join(f"{k} {v}" for k, v in c["real_labels"].items())]
         if "crisis_cases" in c:
             lines += ["", f"crisis cases (for the crisis screen's classifier): {c['crisis_cases']['at_risk']} at risk, "
                           f"{c['crisis_cases']['not_at_risk']} look-alikes"]
@@ -61,9 +64,53 @@ def check_data(path: Path | None = None) -> DataReport:
     _duplicates(report)
     _split_overlap(report)
     _balance(report)
+    _held_out(report)
     if path is None:
         _crisis_cases(report)
+        _real_labels(report)
     return report
+
+
+def _held_out(report: DataReport) -> None:
+    """No training entry may come from an item held out for independent evaluation (shared/holdout)."""
+    from unstuck.data.real import held_out_reason
+
+    for example in report.examples:
+        reason = held_out_reason(example.id)
+        if reason:
+            report.errors.append(f"{example.id}: {reason}; it may not be used for training or tuning")
+
+
+def _real_labels(report: DataReport) -> None:
+    """The labels of real text (data/real/*.jsonl, ids only): well-formed, known tags, no held-out id."""
+    import json
+
+    from unstuck.data.real import REAL_DIR, held_out_reason
+
+    seen: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for path in sorted(REAL_DIR.glob("*.jsonl")):
+        for line, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            where = f"real/{path.name}:{line}"
+            try:
+                row = json.loads(raw)
+                ok = (isinstance(row, dict) and isinstance(row.get("id"), str) and isinstance(row.get("labels"), list)
+                      and isinstance(row.get("crisis"), bool) and isinstance(row.get("safety"), bool))
+            except json.JSONDecodeError:
+                ok = False
+            if not ok:
+                report.errors.append(f'{where}: expected {{"id": "...", "labels": [...], "crisis": bool, "safety": bool}}')
+                continue
+            unknown = [x for x in row["labels"] if x not in LABEL_IDS]
+            if unknown:
+                report.errors.append(f"{where}: unknown label(s) {', '.join(map(str, unknown))}")
+            if held_out_reason(row["id"]):
+                report.errors.append(f"{where}: {row['id']} is {held_out_reason(row['id'])}; it may not be used")
+            if row["id"] in seen:
+                report.errors.append(f"{where}: {row['id']} is also {seen[row['id']]}")
+            seen[row["id"]] = where
+            counts[path.stem] = counts.get(path.stem, 0) + 1
+    report.counts["real_labels"] = counts
 
 
 def _crisis_cases(report: DataReport) -> None:

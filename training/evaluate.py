@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
+
 from unstuck.data.examples import Example
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.training.metrics import label_matrix, scores
@@ -34,4 +36,10 @@ def evaluate(tagger, examples: Sequence[Example]) -> Evaluation:
             "scores": {k: round(tagging.scores[k], 4) for k in LABEL_IDS},
         })
     errors.sort(key=lambda e: -e["loss"])
-    return Evaluation(scores(Y_true, Y_pred), errors)
+    metrics = scores(Y_true, Y_pred)
+    for key, field in (("by_source", "source"), ("by_group", "group")):
+        values = [getattr(e, field) for e in examples]
+        if len(set(values)) > 1:
+            metrics[key] = {v: scores(Y_true[mask], Y_pred[mask])
+                            for v in sorted(set(values)) for mask in [np.array(values) == v]}
+    return Evaluation(metrics, errors)

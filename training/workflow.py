@@ -50,8 +50,13 @@ def user_examples() -> list[Example]:
     return examples
 
 
-def all_examples() -> list[Example]:
-    return load_seed() + user_examples()
+def all_examples(real_texts: Path | None = None) -> list[Example]:
+    """The seed set, the user's examples and, where their texts were rebuilt (`real_texts`, else
+    `$UNSTUCK_REAL`; see `unstuck.training.real_sources`), the labeled real posts."""
+    from unstuck.data.real import default_texts_dir, load_real
+
+    real_texts = real_texts or default_texts_dir()
+    return load_seed() + user_examples() + (load_real(real_texts) if real_texts else [])
 
 
 def validate_new(path: Path) -> ReadResult:

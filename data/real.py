@@ -1,0 +1,93 @@
+"""Real, public text: its labels (committed, ids only) and the ids held out for independent evaluation.
+
+Texts are not in the repository; `unstuck.training.real_sources` rebuilds them from public copies.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+REAL_DIR = Path(__file__).parent / "real"
+
+
+def _ids(name: str) -> frozenset[str]:
+    return frozenset((REAL_DIR / name).read_text(encoding="utf-8").split())
+
+
+# shared/holdout/: never trained on, tuned to or read; `unstuck data check` refuses them.
+HELD_OUT_COUNSELCHAT = _ids("holdout_counselchat.txt")
+HELD_OUT_CSSRS_USERS = _ids("holdout_cssrs_users.txt")
+HELD_OUT_REPOSITORIES = ("ayaanzhaque/SDCNL", "Fei-X/twitter_suicidal_tendency", "drmuskangarg/Irf",
+                         "behavioral-data/Empathy-Mental-Health", "thu-coai/Emotional-Support-Conversation")
+
+
+@dataclass(frozen=True)
+class RealItem:
+    id: str
+    source: str
+    group: str  # the writer, where the source says; whole groups stay on one side of a split
+    text: str
+    detail: str = ""
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "source": self.source, "group": self.group, "detail": self.detail, "text": self.text}
+
+
+@dataclass(frozen=True)
+class RealLabel:
+    id: str
+    labels: tuple[str, ...]
+    crisis: bool
+    safety: bool
+
+
+def read_labels(path: Path) -> list[RealLabel]:
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            out.append(RealLabel(r["id"], tuple(r.get("labels", ())), bool(r.get("crisis")), bool(r.get("safety"))))
+    return out
+
+
+def held_out_reason(item_id: str) -> str | None:
+    """Why an item id is held out for independent evaluation, or None if it may be used."""
+    kind, _, rest = item_id.partition(":")
+    if kind == "cc" and rest in HELD_OUT_COUNSELCHAT:
+        return "a held-out counsel-chat question"
+    if kind == "cssrs" and rest.split(":", 1)[0] in HELD_OUT_CSSRS_USERS:
+        return "a post by a held-out C-SSRS user"
+    return None
+
+
+def default_texts_dir() -> Path | None:
+    """Where `real_sources` puts the rebuilt texts by default: `$UNSTUCK_REAL`, else none."""
+    import os
+
+    value = os.environ.get("UNSTUCK_REAL")
+    return Path(value).expanduser() if value else None
+
+
+def load_real(texts_dir: Path) -> list["Example"]:
+    """Every labeled real item whose text is in `texts_dir` (`<source>.jsonl` with id, group, text),
+    as Examples with source `real:<source>`. Held-out ids are refused, never loaded."""
+    from unstuck.data.errors import InputError
+    from unstuck.data.examples import Example
+
+    texts: dict[str, dict] = {}
+    for path in sorted(Path(texts_dir).glob("*.jsonl")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                row = json.loads(line)
+                if held_out_reason(row["id"]):
+                    raise InputError(path, n, f"{held_out_reason(row['id'])}; it may not be used")
+                texts[row["id"]] = row
+    examples = []
+    for path in sorted(REAL_DIR.glob("*.jsonl")):
+        for label in read_labels(path):
+            row = texts.get(label.id)
+            if row is not None:
+                examples.append(Example(label.id, row["text"], label.labels, f"real:{path.stem}", row["group"]))
+    return examples
