@@ -208,3 +208,4 @@ def _leave(code) -> None:
 from unstuck.cli import commands  # noqa: E402,F401  registers train, evaluate, batch, models, data
 from unstuck.cli import batch  # noqa: E402,F401
 from unstuck.cli import report  # noqa: E402,F401
+from unstuck.cli import examples  # noqa: E402,F401

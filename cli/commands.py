@@ -34,6 +34,7 @@ def train(
 
     from unstuck.cli.render import metrics_table
     from unstuck.training import workflow
+    from unstuck.training.examples import drop_replaced
     from unstuck.training.train import CANDIDATES, DEFAULT_CONFIG, train as run_training
 
     if add is not None:
@@ -42,10 +43,14 @@ def train(
             note(str(error))
         if result.errors and not skip_invalid:
             fail(f"{add}: {len(result.errors)} bad row(s); nothing was added (fix them, or use --skip-invalid)")
-        if not result.examples:
+        if not result.examples and not result.relabels:
             fail(f"{add}: no new examples to add")
-        stored = workflow.store_examples(result.examples, add.name)
-        note(f"added {len(result.examples)} example(s) to {stored}")
+        stored = workflow.store_examples(result.examples + [r.new for r in result.relabels], add.name)
+        drop_replaced(result.relabels)
+        for r in result.relabels:
+            note(f"{add}:{r.new.line}: corrects added example {r.old.key}: labels were "
+                 f"{', '.join(r.old.example.labels) or 'no barrier'}, now {', '.join(r.new.labels) or 'no barrier'}")
+        note(f"added {len(result.examples)} example(s) and corrected {len(result.relabels)}: {stored}")
     config = replace(DEFAULT_CONFIG, user_weight=user_weight)
     examples = workflow.all_examples()
     if curve:
@@ -136,15 +141,17 @@ def models_use(version: str = typer.Argument(..., help="A version from `unstuck 
 def data_check(
     file: Optional[Path] = typer.Argument(None, help="A labeled file; default: the seed set plus your examples."),
     suspects: int = typer.Option(0, "--suspects", help="Also list the N entries whose labels disagree most "
-                                 "with cross-validated predictions (slow: trains several models)."),
+                                 "with cross-validated predictions, with file, line and text start "
+                                 "(slow: trains several models)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Check labeled data: schema, unknown labels, duplicates, split overlap, label balance."""
     from unstuck.training.datacheck import check_data, suspect_labels
+    from unstuck.training.examples import example_origins
 
     report = check_data(file)
     if suspects:
-        report.suspects = suspect_labels(report.examples, suspects)
+        report.suspects = suspect_labels(report.examples, suspects, example_origins(file))
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
     else:
@@ -164,7 +171,8 @@ def suggest(
     model: Optional[Path] = typer.Option(None, "--model", help="A model directory instead of the active model."),
 ) -> None:
     """The entries whose labels would teach the model most (those it is least sure about), as JSONL
-    with an empty "labels" field: fill it in, then `unstuck train --add` the file.
+    with "labels": null. Fill each in with tag ids, or [] for "no barrier", then `unstuck train --add`
+    the file (a row still null is refused, never read as "no barrier"); or use `unstuck review`.
 
     Example:  unstuck suggest export.csv -n 30 -o to_label.jsonl
     """

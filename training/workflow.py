@@ -12,8 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from unstuck.data.errors import InputError
-from unstuck.data.examples import Example, ReadResult, data_hash, load_seed, normalise, read_examples, write_examples
+from unstuck.data.examples import Example, data_hash, load_seed, read_examples, write_examples
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model import store
 from unstuck.model.artifact import Manifest, ModelError, library_versions, read_manifest, save_model
@@ -22,6 +21,7 @@ from unstuck.model.tagger import Tagger
 from unstuck.training.card import model_card
 from unstuck.training.crisis import rebuild as rebuild_crisis
 from unstuck.training.evaluate import evaluate
+from unstuck.training.examples import Additions, sort_new
 from unstuck.training.train import (
     DEFAULT_CONFIG, TrainConfig, TrainResult, featurize, fit_with_thresholds, split_examples,
 )
@@ -54,19 +54,10 @@ def all_examples() -> list[Example]:
     return load_seed() + user_examples()
 
 
-def validate_new(path: Path) -> ReadResult:
-    """Read a file of new examples; duplicates of examples we already have count as errors."""
-    result = read_examples(path, source="user")
-    known = {normalise(e.text) for e in all_examples()}
-    kept = []
-    for example in result.examples:
-        if normalise(example.text) in known:
-            result.errors.append(InputError(path, example.line, "duplicate of an example already in the training data"))
-        else:
-            kept.append(example)
-    result.examples = kept
-    result.errors.sort(key=lambda e: e.line or 0)
-    return result
+def validate_new(path: Path) -> Additions:
+    """Read a file of new examples: new ones, corrections of added ones (same text, other labels),
+    and errors (bad rows, rows with no answer, duplicates of examples we already have)."""
+    return sort_new(path)
 
 
 def store_examples(examples: list[Example], name: str) -> Path:
