@@ -21,7 +21,7 @@ def train(
     force: bool = typer.Option(False, "--force", help="Activate the new model even if it scores worse."),
     compare: bool = typer.Option(False, "--compare", help="Also cross-validate the alternative configurations."),
     curve: bool = typer.Option(False, "--curve", help="Only print a learning curve (held-out macro F1 at "
-                               "25/50/75/100%% of the training data); trains nothing to keep."),
+                               "25/50/75/100% of the training data); trains nothing to keep."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the model to this directory instead "
                                        "(e.g. model/default to rebuild the shipped model); nothing is activated."),
 ) -> None:
@@ -114,7 +114,7 @@ def models(ctx: typer.Context) -> None:
     """List the models: which is active, when trained, training size, held-out macro F1."""
     if ctx.invoked_subcommand:
         return
-    from unstuck.training.workflow import list_models
+    from unstuck.model.catalog import list_models
 
     for row in list_models():
         f1 = f"{row['macro_f1']:.3f}" if row["macro_f1"] is not None else "  -  "
@@ -126,12 +126,11 @@ def models(ctx: typer.Context) -> None:
 @reports_input_errors
 def models_use(version: str = typer.Argument(..., help="A version from `unstuck models`, or 'shipped'.")) -> None:
     """Make VERSION the active model (`unstuck models use shipped` always returns to the shipped one)."""
-    from unstuck.model.artifact import ModelError
-    from unstuck.training.workflow import use_model
+    from unstuck.model.catalog import UnknownModel, use_model
 
     try:
         use_model(version)
-    except ModelError as err:
+    except UnknownModel as err:
         fail(str(err))
     typer.echo(f"active model: {version}")
 

@@ -14,8 +14,8 @@ from typing import Callable
 
 from unstuck.data.examples import Example, data_hash, load_seed, read_examples, write_examples
 from unstuck.data.taxonomy import LABEL_IDS
-from unstuck.model import store
-from unstuck.model.artifact import Manifest, ModelError, library_versions, read_manifest, save_model
+from unstuck.model import catalog, store
+from unstuck.model.artifact import Manifest, ModelError, library_versions, save_model
 from unstuck.model.crisis_model import CrisisModelError, default_model, rebuilt_dir
 from unstuck.model.tagger import Tagger
 from unstuck.training.card import model_card
@@ -107,28 +107,13 @@ def promote(result: TrainResult, force: bool = False) -> Promotion:
 
 
 def list_models() -> list[dict]:
-    """Every model the user can switch to, the shipped one first."""
-    active = store.active_version()
-    rows = []
-    candidates = [store.SHIPPED] + sorted(p.name for p in store.models_dir().glob("*") if p.is_dir()
-                                          and not p.name.startswith("."))
-    for version in candidates:
-        try:
-            manifest = read_manifest(store.model_path(version))
-        except ModelError:
-            continue
-        heldout = manifest.metrics.get("heldout", {})
-        rows.append({
-            "version": version, "active": version == active, "trained_at": manifest.trained_at,
-            "n_train": manifest.n_train, "macro_f1": heldout.get("macro", {}).get("f1"),
-        })
-    return rows
+    """Every model the user can switch to, the shipped one first (see `unstuck.model.catalog`)."""
+    return catalog.list_models()
 
 
 def use_model(version: str) -> None:
-    path = store.model_path(version)
-    read_manifest(path)  # raises ModelError with the remedy if it is not a model
-    store.set_active(version)
+    """Make `version` active; raises `catalog.UnknownModel` listing the known versions."""
+    catalog.use_model(version)
 
 
 def load_tagger(path: Path | None = None, notify: Callable[[str], None] | None = None) -> Tagger:
