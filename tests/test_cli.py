@@ -115,8 +115,9 @@ def test_cli_console_script_runs_as_a_real_process(tmp_path):
     assert usage.returncode == 2 and "--no-such-option" in usage.stderr
 
 
-@pytest.mark.parametrize("args", [["--help"], ["labels"]])
-def test_cli_help_and_labels_do_not_import_spacy_or_sklearn(args):
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["labels"], ["labels", "Fear"], ["models"],
+                                  ["models", "use", "shipped"], ["models", "use", "v9"], ["examples"]])
+def test_cli_commands_that_tag_nothing_do_not_import_spacy_or_sklearn(args):
     code = ("import sys; from unstuck.cli.app import app; sys.argv=['unstuck', *%r]\n"
             "try:\n    app()\nexcept SystemExit:\n    pass\n"
             "heavy=[m for m in ('spacy','sklearn') if m in sys.modules]\nprint('HEAVY', heavy)" % (args,))
