@@ -250,3 +250,4 @@ from unstuck.cli import commands  # noqa: E402,F401  registers train, evaluate, 
 from unstuck.cli import batch  # noqa: E402,F401
 from unstuck.cli import report  # noqa: E402,F401
 from unstuck.cli import examples  # noqa: E402,F401
+from unstuck.cli import review  # noqa: E402,F401
