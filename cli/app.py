@@ -22,6 +22,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Tag therapy-journal entries with likely barriers to progress, and suggest next steps.\n\n"
     "Everything runs on this machine; nothing you write is sent anywhere or stored unless you ask. "
     "unstuck suggests; it does not diagnose, and it is no substitute for care.",
@@ -34,6 +35,23 @@ app.add_typer(data_app, name="data")
 
 FOR_OPTION = typer.Option(Audience.client, "--for", help="Whose next steps to show: client or therapist.")
 MODEL_OPTION = typer.Option(None, "--model", help="A model directory to use instead of the active model.")
+TOP_STEPS = 2  # next steps shown per tag without --all: a one-line entry should not get a page of advice
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"unstuck {version('unstuck')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version and exit."),
+) -> None:
+    pass
 
 
 def reports_input_errors(command):
@@ -103,6 +121,7 @@ def tag(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (with evidence) instead."),
     audience: Audience = FOR_OPTION,
     region: Optional[str] = typer.Option(None, "--region", help="Crisis numbers for: us, ca, uk, ie, au, nz, eu."),
+    all_steps: bool = typer.Option(False, "--all", help=f"Show every next step, not the top {TOP_STEPS} per tag."),
     model: Optional[Path] = MODEL_OPTION,
 ) -> None:
     """Tag one journal entry: its likely barriers, why, and what to try next.
@@ -128,39 +147,48 @@ def tag(
         out["next_steps"] = {k: list(default_taxonomy()[k].steps_for(audience)) for k in tagging.labels}
         typer.echo(json.dumps(out, ensure_ascii=False))
     else:
-        typer.echo(tagging_view(tagging, default_taxonomy(), audience, resource_for(region), tagger.version))
+        typer.echo(tagging_view(tagging, default_taxonomy(), audience, resource_for(region), tagger.version,
+                                max_steps=None if all_steps else TOP_STEPS))
 
 
 @app.command()
 @reports_input_errors
 def explain(
     text: Optional[str] = typer.Argument(None, help="The entry. Omit it to read standard input or paste."),
-    label: str = typer.Option(..., "--label", "-l", help="The tag id to explain (see `unstuck labels`)."),
+    label: Optional[str] = typer.Option(None, "--label", "-l", help="The tag to explain, id or name in any case "
+                                        "(see `unstuck labels`); default: every tag the entry was given."),
     model: Optional[Path] = MODEL_OPTION,
 ) -> None:
-    """Why one tag scored as it did for this entry: its score against the threshold and the words
-    that pushed it up and down. For understanding a mistake before you add examples and retrain."""
-    from unstuck.data.taxonomy import LABEL_IDS
+    """Why a tag scored as it did for this entry: its score against the threshold and the words that
+    pushed it up and down. Without --label, every tag the entry was given. For understanding a
+    mistake before you add examples and retrain."""
     from unstuck.model.tagger import EntryTooLong
 
-    if label not in LABEL_IDS:
-        fail(f"unknown label {label!r}; expected one of {', '.join(LABEL_IDS)}")
+    wanted = _label_or_fail(label) if label is not None else None
     entry = read_entry(text)
     if not entry.strip():
         fail("no text given; pass the entry as an argument, pipe it in, or paste it at the prompt")
+    tagger = get_tagger(model)
     try:
-        result = get_tagger(model).explain(entry, label)
+        labels = [wanted] if wanted else tagger.tag(entry, evidence=False).labels
+        results = [tagger.explain(entry, one) for one in labels]
     except EntryTooLong as err:
         fail(str(err))
-    verdict = "assigned" if result.score >= result.threshold else "not assigned"
-    typer.echo(f"{label}: score {result.score:.2f}, threshold {result.threshold:.2f} -> {verdict}")
-    typer.echo("words for:     " + (", ".join(f"{w} (+{v:.2f})" for w, v in result.for_words) or "none"))
-    typer.echo("words against: " + (", ".join(f"{w} ({v:.2f})" for w, v in result.against_words) or "none"))
-    typer.echo("(word weights only; character patterns add to the score but are not listed)")
+    if not results:
+        typer.echo(f"no tag was given to this entry (model {tagger.version}); "
+                   "use --label ID to see why a tag was not given")
+    for result in results:
+        verdict = "assigned" if result.score >= result.threshold else "not assigned"
+        typer.echo(f"{result.label}: score {result.score:.2f}, threshold {result.threshold:.2f} -> {verdict}")
+        typer.echo("words for:     " + (", ".join(f"{w} (+{v:.2f})" for w, v in result.for_words) or "none"))
+        typer.echo("words against: " + (", ".join(f"{w} ({v:.2f})" for w, v in result.against_words) or "none"))
+    if results:
+        typer.echo("(word weights only; character patterns add to the score but are not listed)")
 
 
 @app.command()
 def labels(
+    label: Optional[str] = typer.Argument(None, help="Show only this tag (id or name, any case)."),
     audience: Optional[Audience] = typer.Option(None, "--for", help="Show only this audience's next steps."),
     as_json: bool = typer.Option(False, "--json", help="Print the taxonomy as JSON."),
 ) -> None:
@@ -168,6 +196,8 @@ def labels(
     from unstuck.cli.render import labels_view
 
     taxonomy = default_taxonomy()
+    if label is not None:
+        taxonomy = {(one := _label_or_fail(label)): taxonomy[one]}
     if as_json:
         rows = [{"id": l.id, "name": l.name, "description": l.description,
                  "next_steps": {"client": list(l.client_steps), "therapist": list(l.therapist_steps)}}
@@ -175,6 +205,17 @@ def labels(
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         typer.echo(labels_view(taxonomy, audience))
+
+
+def _label_or_fail(given: str) -> str:
+    """The tag id meant (any case, id or name), or a one-line error with a did-you-mean."""
+    from unstuck.data.taxonomy import UnknownLabel, find_label
+
+    try:
+        return find_label(given)
+    except UnknownLabel as err:
+        fail(str(err))
+    return ""
 
 
 def main() -> None:
@@ -208,3 +249,5 @@ def _leave(code) -> None:
 from unstuck.cli import commands  # noqa: E402,F401  registers train, evaluate, batch, models, data
 from unstuck.cli import batch  # noqa: E402,F401
 from unstuck.cli import report  # noqa: E402,F401
+from unstuck.cli import examples  # noqa: E402,F401
+from unstuck.cli import review  # noqa: E402,F401

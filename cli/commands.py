@@ -21,7 +21,7 @@ def train(
     force: bool = typer.Option(False, "--force", help="Activate the new model even if it scores worse."),
     compare: bool = typer.Option(False, "--compare", help="Also cross-validate the alternative configurations."),
     curve: bool = typer.Option(False, "--curve", help="Only print a learning curve (held-out macro F1 at "
-                               "25/50/75/100%% of the training data); trains nothing to keep."),
+                               "25/50/75/100% of the training data); trains nothing to keep."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the model to this directory instead "
                                        "(e.g. model/default to rebuild the shipped model); nothing is activated."),
     real: Optional[Path] = typer.Option(None, "--real", envvar="UNSTUCK_REAL", help="A folder of real posts' "
@@ -37,6 +37,7 @@ def train(
 
     from unstuck.cli.render import metrics_table
     from unstuck.training import workflow
+    from unstuck.training.examples import drop_replaced
     from unstuck.training.train import CANDIDATES, DEFAULT_CONFIG, train as run_training
 
     if add is not None:
@@ -45,10 +46,14 @@ def train(
             note(str(error))
         if result.errors and not skip_invalid:
             fail(f"{add}: {len(result.errors)} bad row(s); nothing was added (fix them, or use --skip-invalid)")
-        if not result.examples:
+        if not result.examples and not result.relabels:
             fail(f"{add}: no new examples to add")
-        stored = workflow.store_examples(result.examples, add.name)
-        note(f"added {len(result.examples)} example(s) to {stored}")
+        stored = workflow.store_examples(result.examples + [r.new for r in result.relabels], add.name)
+        drop_replaced(result.relabels)
+        for r in result.relabels:
+            note(f"{add}:{r.new.line}: corrects added example {r.old.key}: labels were "
+                 f"{', '.join(r.old.example.labels) or 'no barrier'}, now {', '.join(r.new.labels) or 'no barrier'}")
+        note(f"added {len(result.examples)} example(s) and corrected {len(result.relabels)}: {stored}")
     config = replace(DEFAULT_CONFIG, user_weight=user_weight)
     examples = workflow.all_examples(real)
     if curve:
@@ -118,7 +123,7 @@ def models(ctx: typer.Context) -> None:
     """List the models: which is active, when trained, training size, held-out macro F1."""
     if ctx.invoked_subcommand:
         return
-    from unstuck.training.workflow import list_models
+    from unstuck.model.catalog import list_models
 
     for row in list_models():
         f1 = f"{row['macro_f1']:.3f}" if row["macro_f1"] is not None else "  -  "
@@ -130,12 +135,11 @@ def models(ctx: typer.Context) -> None:
 @reports_input_errors
 def models_use(version: str = typer.Argument(..., help="A version from `unstuck models`, or 'shipped'.")) -> None:
     """Make VERSION the active model (`unstuck models use shipped` always returns to the shipped one)."""
-    from unstuck.model.artifact import ModelError
-    from unstuck.training.workflow import use_model
+    from unstuck.model.catalog import UnknownModel, use_model
 
     try:
         use_model(version)
-    except ModelError as err:
+    except UnknownModel as err:
         fail(str(err))
     typer.echo(f"active model: {version}")
 
@@ -145,15 +149,17 @@ def models_use(version: str = typer.Argument(..., help="A version from `unstuck 
 def data_check(
     file: Optional[Path] = typer.Argument(None, help="A labeled file; default: the seed set plus your examples."),
     suspects: int = typer.Option(0, "--suspects", help="Also list the N entries whose labels disagree most "
-                                 "with cross-validated predictions (slow: trains several models)."),
+                                 "with cross-validated predictions, with file, line and text start "
+                                 "(slow: trains several models)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Check labeled data: schema, unknown labels, duplicates, split overlap, label balance."""
     from unstuck.training.datacheck import check_data, suspect_labels
+    from unstuck.training.examples import example_origins
 
     report = check_data(file)
     if suspects:
-        report.suspects = suspect_labels(report.examples, suspects)
+        report.suspects = suspect_labels(report.examples, suspects, example_origins(file))
     if as_json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
     else:
@@ -173,7 +179,8 @@ def suggest(
     model: Optional[Path] = typer.Option(None, "--model", help="A model directory instead of the active model."),
 ) -> None:
     """The entries whose labels would teach the model most (those it is least sure about), as JSONL
-    with an empty "labels" field: fill it in, then `unstuck train --add` the file.
+    with "labels": null. Fill each in with tag ids, or [] for "no barrier", then `unstuck train --add`
+    the file (a row still null is refused, never read as "no barrier"); or use `unstuck review`.
 
     Example:  unstuck suggest export.csv -n 30 -o to_label.jsonl
     """

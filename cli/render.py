@@ -27,7 +27,9 @@ def crisis_message(resource: Resource) -> str:
     return "\n".join(lines)
 
 
-def tagging_view(tagging, taxonomy: dict[str, Label], audience: Audience, resource: Resource, version: str) -> str:
+def tagging_view(tagging, taxonomy: dict[str, Label], audience: Audience, resource: Resource, version: str,
+                 max_steps: int | None = None) -> str:
+    """The human view of one tagging; `max_steps` next steps per tag (None: all, and no hint)."""
     out: list[str] = []
     if tagging.crisis:
         out += [crisis_message(resource), ""]
@@ -39,7 +41,11 @@ def tagging_view(tagging, taxonomy: dict[str, Label], audience: Audience, resour
             for item in tagging.evidence.get(label_id, [])[:3]:
                 out.append(f'    why: "{_one_line(item.text)}"')
             out.append(f"    next steps for the {audience.value}:")
-            out += [_wrapped(step, "      - ") for step in label.steps_for(audience)]
+            steps = label.steps_for(audience)
+            out += [_wrapped(step, "      - ") for step in steps[:max_steps]]
+            if max_steps is not None and len(steps) > max_steps:
+                more = len(steps) - max_steps
+                out.append(f"      ({more} more next step{'s' if more > 1 else ''}: --all)")
     else:
         out.append(f"No barrier to therapy found in this entry (model {version}).")
     if not tagging.crisis:

@@ -103,3 +103,25 @@ def _parse_label(path: Path, entry: dict) -> Label:
         client_steps=parsed[Audience.client],
         therapist_steps=parsed[Audience.therapist],
     )
+
+
+class UnknownLabel(ValueError):
+    """A label name that matches no tag; the message suggests the closest ids."""
+
+
+def find_label(given: str) -> str:
+    """The tag id meant by `given`: an id or a name, in any case, with spaces or hyphens for
+    underscores ("Fear", "communication-gap", "Inconsistent attendance"); else UnknownLabel with a
+    did-you-mean."""
+    import difflib
+
+    wanted = "_".join(given.strip().lower().replace("-", " ").split())
+    names = {"_".join(label.name.lower().split()): label.id for label in default_taxonomy().values()}
+    if wanted in LABEL_IDS:
+        return wanted
+    if wanted in names:
+        return names[wanted]
+    close = difflib.get_close_matches(wanted, [*LABEL_IDS, *names], n=3, cutoff=0.6)
+    ids = list(dict.fromkeys(names.get(c, c) for c in close))
+    hint = f" (did you mean {' or '.join(ids)}?)" if ids else ""
+    raise UnknownLabel(f"unknown label {given!r}{hint}; see `unstuck labels` for the {len(LABEL_IDS)} tag ids")

@@ -115,10 +115,75 @@ def test_cli_console_script_runs_as_a_real_process(tmp_path):
     assert usage.returncode == 2 and "--no-such-option" in usage.stderr
 
 
-@pytest.mark.parametrize("args", [["--help"], ["labels"]])
-def test_cli_help_and_labels_do_not_import_spacy_or_sklearn(args):
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["labels"], ["labels", "Fear"], ["models"],
+                                  ["models", "use", "shipped"], ["models", "use", "v9"], ["examples"]])
+def test_cli_commands_that_tag_nothing_do_not_import_spacy_or_sklearn(args):
     code = ("import sys; from unstuck.cli.app import app; sys.argv=['unstuck', *%r]\n"
             "try:\n    app()\nexcept SystemExit:\n    pass\n"
             "heavy=[m for m in ('spacy','sklearn') if m in sys.modules]\nprint('HEAVY', heavy)" % (args,))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "HEAVY []" in done.stdout, done.stdout[-300:]
+
+
+def test_cli_version_and_short_help():
+    from importlib.metadata import version
+
+    assert runner.invoke(app, ["--version"]).stdout == f"unstuck {version('unstuck')}\n"
+    assert runner.invoke(app, ["-h"], prog_name="unstuck").stdout.startswith("Usage: unstuck [OPTIONS] COMMAND")
+    assert runner.invoke(app, ["models", "-h"], prog_name="unstuck").stdout.startswith("Usage: unstuck models")
+
+
+def test_cli_train_help_shows_one_percent_sign():
+    out = runner.invoke(app, ["train", "--help"]).stdout
+    assert "25/50/75/100% of" in " ".join(out.split()) and "%%" not in out
+
+
+@pytest.mark.parametrize("given", ["fear", "FEAR", "Fear", " fear "])
+def test_cli_labels_match_in_any_case(given):
+    result = runner.invoke(app, ["labels", given, "--json"])
+    assert result.exit_code == 0 and [row["id"] for row in json.loads(result.stdout)] == ["fear"]
+
+
+@pytest.mark.parametrize("args", [["labels", "feer"], ["explain", "--label", "feer", "x"]])
+def test_cli_unknown_label_is_one_line_with_a_did_you_mean(args):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr == ("unstuck: unknown label 'feer' (did you mean fear?); "
+                             "see `unstuck labels` for the 12 tag ids\n")
+
+
+def test_cli_labels_accepts_a_tag_name():
+    result = runner.invoke(app, ["labels", "inconsistent attendance", "--json"])
+    assert [row["id"] for row in json.loads(result.stdout)] == ["inconsistency"]
+
+
+def test_cli_explain_without_label_explains_every_tag_given():
+    given = tag_json(ENTRY)["labels"]
+    result = runner.invoke(app, ["explain", ENTRY])
+    assert result.exit_code == 0 and len(given) >= 2
+    assert [line.split(":")[0] for line in result.stdout.splitlines() if "threshold" in line] == given
+    one = runner.invoke(app, ["explain", "--label", "FEAR", ENTRY])
+    assert one.stdout.startswith("fear: score ")
+
+
+def test_cli_explain_says_when_no_tag_was_given():
+    result = runner.invoke(app, ["explain", "made pancakes with my nephew, the dog stole one"])
+    assert result.exit_code == 0 and result.stdout.startswith("no tag was given to this entry")
+
+
+def test_cli_tag_short_entry_gets_the_top_two_steps_per_tag_and_all_on_request():
+    from unstuck.data.taxonomy import default_taxonomy
+
+    text = "I've cancelled my last four sessions in a row"
+    short = runner.invoke(app, ["tag", text]).stdout
+    full = runner.invoke(app, ["tag", "--all", text]).stdout
+    steps = default_taxonomy()["inconsistency"].client_steps
+    assert short.count("      - ") == 2 * short.count("\n* ") and "more next steps: --all)" in short
+    assert all(" ".join(step.split()[:6]) in " ".join(full.split()) for step in steps)
+    assert "--all)" not in full
+
+
+def test_cli_models_use_unknown_version_lists_the_known_ones():
+    result = runner.invoke(app, ["models", "use", "v9"])
+    assert result.exit_code == 2
+    assert result.stderr == "unstuck: no model 'v9'; known: shipped (see `unstuck models`)\n"

@@ -31,3 +31,19 @@ def test_datacheck_crisis_case_shared_with_the_blind_test_half_is_an_error(tmp_p
     assert len(report.errors) == 3
     assert report.errors[2].endswith("/blind.jsonl:1: a blind test case is also a training case crisis/a.jsonl:1")
     assert report.counts["crisis_cases"] == {"at_risk": 1, "not_at_risk": 1}
+
+
+def test_datacheck_suspects_show_their_file_line_and_text_start(tmp_path, tiny_examples):
+    from typer.testing import CliRunner
+
+    from unstuck.cli.app import app
+
+    labeled = tmp_path / "labeled.jsonl"
+    rows = [{"id": e.id, "text": e.text, "labels": list(e.labels)} for e in tiny_examples]
+    rows[0]["labels"] = ["fear"]  # "I keep cancelling my sessions..." mislabeled on purpose
+    labeled.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = CliRunner().invoke(app, ["data", "check", str(labeled), "--suspects", str(len(rows))])
+    listed = result.stdout.split("labels to double-check")[1].splitlines()[1:len(rows) + 1]
+    assert all(line.startswith(f"  {labeled}:") and ' "' in line for line in listed)
+    line_one = [line for line in listed if line.startswith(f"  {labeled}:1 ")]
+    assert line_one == [line_one[0]] and '"I keep cancelling my sessions, third ti…": given fear; model says inconsistency' in line_one[0]

@@ -13,11 +13,13 @@ def uncertainty(scores: dict[str, float], thresholds: dict[str, float]) -> tuple
 
 
 def most_informative(tagged: Iterable, thresholds: dict[str, float], n: int) -> list[dict]:
-    """The n entries closest to a decision threshold, most uncertain first, ready to label."""
+    """The n entries closest to a decision threshold, most uncertain first, ready to label (`labels`
+    is None until someone answers)."""
     heap: list[tuple[float, int, dict]] = []
     for position, item in enumerate(tagged):
         margin, label = uncertainty(item.tagging.scores, thresholds)
-        record = {"id": item.row.id, "text": item.row.text, "labels": [],
+        # "labels": null, not []: an unfilled row must never be read as "no barrier" (see training/examples.py)
+        record = {"id": item.row.id, "text": item.row.text, "labels": None,
                   "unsure_about": label, "score": round(item.tagging.scores[label], 4)}
         entry = (-margin, -position, record)
         if len(heap) < n:

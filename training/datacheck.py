@@ -46,8 +46,9 @@ class DataReport:
         lines += [""] + [f"error: {e}" for e in self.errors] + [f"warning: {w}" for w in self.warnings]
         if self.suspects:
             lines += ["", "labels to double-check (given vs cross-validated prediction):"]
-            lines += [f"  {s['id']}: given {', '.join(s['labels']) or '-'}; model says "
-                      f"{', '.join(s['predicted']) or '-'} (disagreement {s['disagreement']:.2f})" for s in self.suspects]
+            lines += [f"  {s.get('file') or s['id']} \"{s.get('text', '')}\": given {', '.join(s['labels']) or '-'}; "
+                      f"model says {', '.join(s['predicted']) or '-'} (disagreement {s['disagreement']:.2f})"
+                      for s in self.suspects]
         lines.append(f"\n{len(self.errors)} error(s), {len(self.warnings)} warning(s)")
         return "\n".join(lines)
 
@@ -198,8 +199,11 @@ def _balance(report: DataReport) -> None:
         report.warnings.append("imbalance: the most common tag has over 5x the entries of the rarest")
 
 
-def suspect_labels(examples: list[Example], n: int) -> list[dict]:
-    """Entries whose labels disagree most with cross-validated predictions (the simple cleanlab idea)."""
+def suspect_labels(examples: list[Example], n: int, origins: dict[str, str] | None = None) -> list[dict]:
+    """Entries whose labels disagree most with cross-validated predictions (the simple cleanlab idea),
+    each with its "file:line" (from `origins`, keyed by normalised text) and the start of its text."""
+    from unstuck.training.examples import text_start
+
     from unstuck.training.metrics import label_matrix
     from unstuck.training.train import DEFAULT_CONFIG, featurize, out_of_fold
 
@@ -209,6 +213,7 @@ def suspect_labels(examples: list[Example], n: int) -> list[dict]:
     ranked = []
     for i in np.argsort(-disagreement)[:n]:
         predicted = [k for k, p in zip(LABEL_IDS, P[i]) if p >= 0.5]
-        ranked.append({"id": examples[i].id, "labels": list(examples[i].labels), "predicted": predicted,
-                       "disagreement": float(disagreement[i])})
+        ranked.append({"id": examples[i].id, "file": (origins or {}).get(normalise(examples[i].text), ""),
+                       "text": text_start(examples[i].text), "labels": list(examples[i].labels),
+                       "predicted": predicted, "disagreement": float(disagreement[i])})
     return ranked

@@ -12,16 +12,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from unstuck.data.errors import InputError
-from unstuck.data.examples import Example, ReadResult, data_hash, load_seed, normalise, read_examples, write_examples
+from unstuck.data.examples import Example, data_hash, load_seed, read_examples, write_examples
 from unstuck.data.taxonomy import LABEL_IDS
-from unstuck.model import store
-from unstuck.model.artifact import Manifest, ModelError, library_versions, read_manifest, save_model
+from unstuck.model import catalog, store
+from unstuck.model.artifact import Manifest, ModelError, library_versions, save_model
 from unstuck.model.crisis_model import CrisisModelError, default_model, rebuilt_dir
 from unstuck.model.tagger import Tagger
 from unstuck.training.card import model_card
 from unstuck.training.crisis import rebuild as rebuild_crisis
 from unstuck.training.evaluate import evaluate
+from unstuck.training.examples import Additions, sort_new
 from unstuck.training.train import (
     DEFAULT_CONFIG, TrainConfig, TrainResult, featurize, fit_with_thresholds, split_examples,
 )
@@ -59,19 +59,10 @@ def all_examples(real_texts: Path | None = None) -> list[Example]:
     return load_seed() + user_examples() + (load_real(real_texts) if real_texts else [])
 
 
-def validate_new(path: Path) -> ReadResult:
-    """Read a file of new examples; duplicates of examples we already have count as errors."""
-    result = read_examples(path, source="user")
-    known = {normalise(e.text) for e in all_examples()}
-    kept = []
-    for example in result.examples:
-        if normalise(example.text) in known:
-            result.errors.append(InputError(path, example.line, "duplicate of an example already in the training data"))
-        else:
-            kept.append(example)
-    result.examples = kept
-    result.errors.sort(key=lambda e: e.line or 0)
-    return result
+def validate_new(path: Path) -> Additions:
+    """Read a file of new examples: new ones, corrections of added ones (same text, other labels),
+    and errors (bad rows, rows with no answer, duplicates of examples we already have)."""
+    return sort_new(path)
 
 
 def store_examples(examples: list[Example], name: str) -> Path:
@@ -121,28 +112,13 @@ def promote(result: TrainResult, force: bool = False) -> Promotion:
 
 
 def list_models() -> list[dict]:
-    """Every model the user can switch to, the shipped one first."""
-    active = store.active_version()
-    rows = []
-    candidates = [store.SHIPPED] + sorted(p.name for p in store.models_dir().glob("*") if p.is_dir()
-                                          and not p.name.startswith("."))
-    for version in candidates:
-        try:
-            manifest = read_manifest(store.model_path(version))
-        except ModelError:
-            continue
-        heldout = manifest.metrics.get("heldout", {})
-        rows.append({
-            "version": version, "active": version == active, "trained_at": manifest.trained_at,
-            "n_train": manifest.n_train, "macro_f1": heldout.get("macro", {}).get("f1"),
-        })
-    return rows
+    """Every model the user can switch to, the shipped one first (see `unstuck.model.catalog`)."""
+    return catalog.list_models()
 
 
 def use_model(version: str) -> None:
-    path = store.model_path(version)
-    read_manifest(path)  # raises ModelError with the remedy if it is not a model
-    store.set_active(version)
+    """Make `version` active; raises `catalog.UnknownModel` listing the known versions."""
+    catalog.use_model(version)
 
 
 def load_tagger(path: Path | None = None, notify: Callable[[str], None] | None = None) -> Tagger:
