@@ -110,7 +110,8 @@ class SpacyFeaturizer(TransformerMixin, BaseEstimator):
 
 
 def build_pipeline(
-    words: bool = True, chars: bool = True, vectors: float = 0.0, C: float = 4.0, seed: int = 0
+    words: bool = True, chars: bool = True, vectors: float = 0.0, C: float = 4.0, seed: int = 0,
+    balanced: bool = True,
 ) -> Pipeline:
     """The classifier: spaCy features; word and/or character TF-IDF and/or word vectors (weighted
     by `vectors`, 0 for none); one logistic regression per tag."""
@@ -124,7 +125,7 @@ def build_pipeline(
     if vectors:
         parts.append(("vectors", VectorFeatures(weight=vectors)))
     # dual liblinear: far faster here, where features outnumber entries
-    classifier = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", dual=True, max_iter=1000,
+    classifier = LogisticRegression(C=C, class_weight="balanced" if balanced else None, solver="liblinear", dual=True, max_iter=1000,
                                     random_state=seed)
     return Pipeline([
         ("spacy", SpacyFeaturizer()),
