@@ -33,9 +33,12 @@ def train(
     from dataclasses import replace
 
     from unstuck.cli.render import metrics_table
+    from unstuck.model.artifact import check_model_target
     from unstuck.training import workflow
     from unstuck.training.train import CANDIDATES, DEFAULT_CONFIG, train as run_training
 
+    if out is not None:
+        check_model_target(out)  # before hours of training, and before anything is added
     if add is not None:
         result = workflow.validate_new(add)
         for error in result.errors:

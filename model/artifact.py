@@ -15,11 +15,14 @@ from pathlib import Path
 
 import joblib
 
+from unstuck.data.errors import InputError
 from unstuck.data.formats import file_sha256
 from unstuck.data.taxonomy import LABEL_IDS
 
 PIPELINE_FILE = "pipeline.joblib"
 META_FILE = "meta.json"
+# Everything a model directory may hold; replacing a directory deletes nothing else.
+MODEL_FILES = frozenset({PIPELINE_FILE, META_FILE, "MODEL_CARD.md", "report.json"})
 FORMAT = 1
 REMEDY = "run `unstuck train` to rebuild it"
 
@@ -51,9 +54,30 @@ def library_versions() -> dict[str, str]:
     return {"scikit-learn": sklearn.__version__, "spacy": spacy.__version__, "numpy": numpy.__version__}
 
 
-def save_model(directory: Path, pipeline, manifest: Manifest) -> Path:
-    """Write the model to a temporary sibling directory, then move it into place."""
+def check_model_target(directory: Path) -> None:
+    """Raise InputError unless `directory` is a new path, an empty folder, or a model folder (holding
+    nothing but model files): the only things `save_model` may replace."""
     directory = Path(directory)
+    if directory.is_symlink():
+        raise InputError(directory, None, "is a symbolic link; give a new folder name, an empty folder or a model "
+                         "folder; nothing was changed")
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise InputError(directory, None, "is a file, not a folder; give a new folder name, an empty folder or a "
+                         "model folder; nothing was changed")
+    entries = list(directory.iterdir())
+    if entries and not (META_FILE in {p.name for p in entries}
+                        and all(p.name in MODEL_FILES and p.is_file() and not p.is_symlink() for p in entries)):
+        raise InputError(directory, None, "is a folder with other things in it, not a model folder; give a new "
+                         "folder name, an empty folder or a model folder; nothing was deleted")
+
+
+def save_model(directory: Path, pipeline, manifest: Manifest) -> Path:
+    """Write the model to a temporary sibling directory, then move it into place. Only a new path, an
+    empty folder or a model folder is replaced (InputError otherwise, before anything is written)."""
+    directory = Path(directory)
+    check_model_target(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     os.chmod(staging, 0o755)
