@@ -33,7 +33,12 @@ app.add_typer(models_app, name="models")
 app.add_typer(data_app, name="data")
 
 FOR_OPTION = typer.Option(Audience.client, "--for", help="Whose next steps to show: client or therapist.")
-MODEL_OPTION = typer.Option(None, "--model", help="A model directory to use instead of the active model.")
+MODEL_OPTION = typer.Option(
+    None, "--model", help="A model directory to use instead of the active model: the shipped one or one in your "
+    "models directory (any other needs --trust-model).")
+TRUST_OPTION = typer.Option(
+    False, "--trust-model", help="Load a --model directory from anywhere. A model holds a pickle, which can run "
+    "any code when loaded: only for a model you made or whose maker you trust.")
 
 
 def reports_input_errors(command):
@@ -78,10 +83,16 @@ def read_entry(text: Optional[str]) -> str:
     return ""
 
 
-def get_tagger(model: Optional[Path]):
+def get_tagger(model: Optional[Path], trust: bool = False):
+    """The tagger of `model` (default: the active model); a model directory outside the shipped
+    package and the user's models directory only with `trust` (--trust-model): loading runs code."""
+    from unstuck.model import store
     from unstuck.model.artifact import ModelError
     from unstuck.model.tagger import Tagger
 
+    if model is not None and not trust and not store.is_trusted(model):
+        fail(f"{model}: not the shipped model nor a folder in {store.models_dir()}; loading a model runs "
+             "the code it holds, so unstuck loads other folders only with --trust-model")
     try:
         try:
             # The usual case, without importing the training code (iterstrat, model selection...),
@@ -104,6 +115,7 @@ def tag(
     audience: Audience = FOR_OPTION,
     region: Optional[str] = typer.Option(None, "--region", help="Crisis numbers for: us, ca, uk, ie, au, nz, eu."),
     model: Optional[Path] = MODEL_OPTION,
+    trust_model: bool = TRUST_OPTION,
 ) -> None:
     """Tag one journal entry: its likely barriers, why, and what to try next.
 
@@ -117,7 +129,7 @@ def tag(
     entry = read_entry(text)
     if not entry.strip():
         fail("no text given; pass the entry as an argument, pipe it in, or paste it at the prompt")
-    tagger = get_tagger(model)
+    tagger = get_tagger(model, trust_model)
     try:
         tagging = tagger.tag(entry)
     except EntryTooLong as err:
@@ -137,6 +149,7 @@ def explain(
     text: Optional[str] = typer.Argument(None, help="The entry. Omit it to read standard input or paste."),
     label: str = typer.Option(..., "--label", "-l", help="The tag id to explain (see `unstuck labels`)."),
     model: Optional[Path] = MODEL_OPTION,
+    trust_model: bool = TRUST_OPTION,
 ) -> None:
     """Why one tag scored as it did for this entry: its score against the threshold and the words
     that pushed it up and down. For understanding a mistake before you add examples and retrain."""
@@ -149,7 +162,7 @@ def explain(
     if not entry.strip():
         fail("no text given; pass the entry as an argument, pipe it in, or paste it at the prompt")
     try:
-        result = get_tagger(model).explain(entry, label)
+        result = get_tagger(model, trust_model).explain(entry, label)
     except EntryTooLong as err:
         fail(str(err))
     verdict = "assigned" if result.score >= result.threshold else "not assigned"

@@ -8,7 +8,9 @@ from typing import Optional
 
 import typer
 
-from unstuck.cli.app import app, data_app, fail, get_tagger, models_app, note, reports_input_errors
+from unstuck.cli.app import (
+    MODEL_OPTION, TRUST_OPTION, app, data_app, fail, get_tagger, models_app, note, reports_input_errors,
+)
 from unstuck.data.errors import InputError
 
 
@@ -79,7 +81,8 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
     errors: int = typer.Option(5, "--errors", help="Show the N entries the model got most wrong."),
     errors_out: Optional[Path] = typer.Option(None, "--errors-out", help="Write every mistake to this JSONL file."),
-    model: Optional[Path] = typer.Option(None, "--model", help="A model directory instead of the active model."),
+    model: Optional[Path] = MODEL_OPTION,
+    trust_model: bool = TRUST_OPTION,
 ) -> None:
     """Score the current model on a labeled file: per-label precision, recall, F1, support."""
     from unstuck.cli.render import metrics_table
@@ -91,7 +94,7 @@ def evaluate(
         fail(str(data.errors[0]))
     if not data.examples:
         fail(f"{file}: no examples")
-    result = run_evaluation(get_tagger(model), data.examples)
+    result = run_evaluation(get_tagger(model, trust_model), data.examples)
     if errors_out is not None:
         with open(errors_out, "w", encoding="utf-8") as handle:
             for row in result.errors:
@@ -122,7 +125,8 @@ def models(ctx: typer.Context) -> None:
 
 @models_app.command("use")
 @reports_input_errors
-def models_use(version: str = typer.Argument(..., help="A version from `unstuck models`, or 'shipped'.")) -> None:
+def models_use(version: str = typer.Argument(..., help="A model name from `unstuck models`, or 'shipped' "
+                                            "(names only: a model from elsewhere is used with --model and --trust-model).")) -> None:
     """Make VERSION the active model (`unstuck models use shipped` always returns to the shipped one)."""
     from unstuck.model.artifact import ModelError
     from unstuck.training.workflow import use_model
@@ -164,7 +168,8 @@ def suggest(
     output: str = typer.Option("-", "-o", "--output", help="Where to write the JSONL (default: standard output)."),
     text_field: str = typer.Option("text", "--text-field", help="Field or column with the text."),
     id_field: str = typer.Option("id", "--id-field", help="Field or column with the id."),
-    model: Optional[Path] = typer.Option(None, "--model", help="A model directory instead of the active model."),
+    model: Optional[Path] = MODEL_OPTION,
+    trust_model: bool = TRUST_OPTION,
 ) -> None:
     """The entries whose labels would teach the model most (those it is least sure about), as JSONL
     with an empty "labels" field: fill it in, then `unstuck train --add` the file.
@@ -176,7 +181,7 @@ def suggest(
     from unstuck.training.active import most_informative
 
     check_output(output, file)
-    tagger = get_tagger(model)
+    tagger = get_tagger(model, trust_model)
     rows = read_rows(file, text_field=text_field, id_field=id_field)
     tagged = (item for item in tag_rows(rows, tagger) if not isinstance(item, InputError) or note(str(item)))
     picked = most_informative(tagged, tagger.thresholds, n)

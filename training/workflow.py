@@ -135,7 +135,10 @@ def list_models() -> list[dict]:
 
 
 def use_model(version: str) -> None:
-    path = store.model_path(version)
+    """Make `version` active: 'shipped' or the name of a model in the user's models directory."""
+    path = store.model_path(version)  # refuses a path: only names of the user's own models
+    if version != store.SHIPPED and (path.is_symlink() or not path.is_dir()):
+        raise ModelError(f"no model named {version!r} in {store.models_dir()}; see `unstuck models`")
     read_manifest(path)  # raises ModelError with the remedy if it is not a model
     store.set_active(version)
 
