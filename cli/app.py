@@ -16,6 +16,7 @@ from typing import Optional
 import typer
 
 from unstuck.data.errors import InputError
+from unstuck.data.formats import UNDECODED
 from unstuck.data.taxonomy import Audience, default_taxonomy
 
 app = typer.Typer(
@@ -70,6 +71,8 @@ def note(message: str) -> None:
 def read_entry(text: Optional[str]) -> str:
     """The argument if given, else stdin when piped, else a prompt to paste and press Ctrl-D."""
     if text is not None:
+        if UNDECODED.search(text):  # how Python passes on argument bytes that are not UTF-8
+            fail("the entry argument is not valid UTF-8 text")
         return text
     if sys.stdin is None:
         return ""

@@ -86,12 +86,14 @@ def evaluate(
 ) -> None:
     """Score the current model on a labeled file: per-label precision, recall, F1, support."""
     from unstuck.cli.render import metrics_table
-    from unstuck.data.examples import read_examples
+    from unstuck.data.examples import read_examples, too_long
+    from unstuck.model.nlp import MAX_CHARS
     from unstuck.training.evaluate import evaluate as run_evaluation
 
     data = read_examples(file)
-    if data.errors:
-        fail(str(data.errors[0]))
+    errors_found = data.errors + too_long(file, data.examples, MAX_CHARS)
+    if errors_found:
+        fail(str(min(errors_found, key=lambda e: e.line or 0)))
     if not data.examples:
         fail(f"{file}: no examples")
     result = run_evaluation(get_tagger(model, trust_model), data.examples)

@@ -146,3 +146,181 @@ def test_hostile_trusted_model_that_is_no_pipeline_is_one_line(tmp_path, private
     (folder / "meta.json").write_text(json.dumps(meta))
     line = one_line_error(runner.invoke(app, ["tag", "hello", "--model", str(folder)]))
     assert "holds no scikit-learn pipeline" in line
+
+
+# --- readers: strict about structure, lenient per row ----------------------------------------------
+
+SECRET = "Marguerite-7731 told me about the lake house"
+GOOD = "I keep cancelling my sessions"
+
+
+def batch(source: str, *args: str, output: str = "out.jsonl"):
+    return runner.invoke(app, ["batch", source, "-o", output, "--workers", "1", *args])
+
+
+def written(output: str = "out.jsonl") -> list[dict]:
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    return [json.loads(line, parse_constant=refuse) for line in Path(output).read_text(encoding="utf-8").splitlines()]
+
+
+def notes(result) -> list[str]:
+    """The per-row notes on standard error (not the summary)."""
+    return [line for line in result.stderr.splitlines() if line.startswith("unstuck: in.") or "unstuck: entries/" in line]
+
+
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize("body, line", [
+    (f'id,text\n1,{GOOD}\n2,"{SECRET}\n3,{GOOD}\n4,{GOOD}\n', 3),
+    (f'id,text\n1,{GOOD}\n2,"{SECRET}\n3,{GOOD}\n4,"she said "no""\n5,{GOOD}\n', 3),
+])
+def test_hostile_unclosed_csv_quote_is_an_error_where_it_opened(body, line, strict):
+    Path("in.csv").write_text(body, encoding="utf-8")
+    result = batch("in.csv", *(["--strict"] if strict else []))
+    error = one_line_error(result)
+    assert error.startswith(f"unstuck: in.csv:{line}: malformed CSV: ")
+    assert "Marguerite" not in result.stderr
+    assert not Path("out.jsonl").exists()
+
+
+def test_hostile_unclosed_csv_quote_fails_the_dask_partitions_too():
+    from unstuck.data.errors import InputError
+    from unstuck.model.partition import ReadOptions, plan_partitions, read_partition
+
+    Path("in.csv").write_text("id,text\n" + "".join(f"{i},{GOOD}\n" for i in range(30)) + f'31,"{SECRET}\n'
+                              + "".join(f"{i},{GOOD}\n" for i in range(32, 60)), encoding="utf-8")
+    with pytest.raises(InputError, match="in.csv:32: malformed CSV: a quote opened here is never closed"):
+        for part in plan_partitions(["in.csv"], ReadOptions(), 10):
+            list(read_partition(part, ReadOptions()))
+
+
+@pytest.mark.parametrize("name, body, ids, bad", [
+    ("in.txt", f"{GOOD}\nfirst half\rsecond half\n{GOOD}\n", ["1", "3"], [2]),
+    ("in.txt", f"{GOOD}\r\n{GOOD}\r\n", ["1", "2"], []),
+    ("in.txt", f"{GOOD}\r{GOOD}\r{GOOD}\r", ["1", "2", "3"], []),  # lines ending in CR alone: old Mac files
+    ("in.csv", f"id,text\na,{GOOD}\nb,first half\rsecond half\nc,{GOOD}\n", ["a", "c"], [3]),
+    ("in.csv", f'id,text\na,{GOOD}\nb,"first half\rsecond half"\nc,{GOOD}\n', ["a", "b", "c"], []),
+    ("in.jsonl", f'{{"id": "a", "text": "{GOOD}"}}\n{{"id": "b", "text": "x\ry"}}\n{{"id": "c", "text": "{GOOD}"}}\r\n',
+     ["a", "c"], [2]),
+])
+def test_hostile_lone_carriage_return_is_a_line_end_only_where_lines_end_so(name, body, ids, bad):
+    Path(name).write_bytes(body.encode())
+    result = batch(name)
+    assert result.exit_code == 0, result.stderr
+    assert [r["id"] for r in written()] == ids
+    assert [int(n.split(":")[2]) for n in notes(result)] == bad
+
+
+@pytest.mark.parametrize("row, reason", [
+    ('{"id": "x", "text": "ok", "deep": ' + "[" * 100_000 + "]" * 100_000 + "}", "JSON nested too deeply"),
+    ('{"id": 1' + "0" * 5000 + ', "text": "ok"}', "a number too long to read"),
+    ('{"id": "\\ud800", "text": "ok"}', '"id" holds an escaped lone surrogate'),
+    ('{"id": "x", "text": "ok \\udfff"}', '"text" holds an escaped lone surrogate'),
+    ('{"id": "x", "text": "ok", "mood": {"\\ud83d": 1}}', '"mood" holds an escaped lone surrogate'),
+    ('{"id": "x", "text": "ok"', "invalid JSON"),
+])
+def test_hostile_bad_json_row_is_reported_and_skipped(row, reason):
+    Path("in.jsonl").write_text(f'{{"id": "a", "text": "{GOOD}"}}\n{row}\n{{"id": "c", "text": "{GOOD}"}}\n',
+                                encoding="utf-8")
+    result = batch("in.jsonl", "--keep-fields", "mood")
+    assert result.exit_code == 0, result.stderr
+    assert [r["id"] for r in written()] == ["a", "c"]
+    assert notes(result)[0].startswith(f"unstuck: in.jsonl:2: {reason}")
+    assert not list(Path(".").glob(".out.jsonl*"))  # no temp file left holding entries
+
+
+@pytest.mark.parametrize("kept", ["NaN", "Infinity", "-Infinity", "1e999", "[NaN, 2]"])
+def test_hostile_non_finite_numbers_never_make_invalid_json(kept):
+    Path("in.jsonl").write_text(f'{{"id": NaN, "text": "{GOOD}", "mood": {kept}}}\n', encoding="utf-8")
+    result = batch("in.jsonl", "--keep-fields", "mood")
+    assert result.exit_code == 0, result.stderr
+    (record,) = written()
+    assert record["id"] == "NaN" and record["mood"] is not None
+
+
+def test_hostile_folder_reports_each_file_it_cannot_read_and_tags_the_rest():
+    import os
+
+    folder = Path("entries")
+    folder.mkdir()
+    (folder / "a.txt").write_text(GOOD)
+    (folder / "b.txt").symlink_to(folder.absolute() / "gone.txt")  # dangling
+    (folder / "c.txt").symlink_to(folder.absolute() / "c.txt")  # looping
+    os.mkfifo(folder / "d.txt")  # reading it would wait forever
+    os.close(os.open(os.fsencode(folder) + b"/e\xff\x1b[2J.txt", os.O_CREAT | os.O_WRONLY))  # not UTF-8
+    (folder / "z.txt").write_text(GOOD)
+    result = batch("entries")
+    assert result.exit_code == 0, result.stderr
+    assert [r["id"] for r in written()] == ["a.txt", "z.txt"]
+    reported = notes(result)
+    assert [n.split(":")[1].strip() for n in reported] == ["entries/b.txt", "entries/c.txt", "entries/d.txt",
+                                                          "entries/e\\udcff\\x1b[2J.txt"]
+    assert "\x1b" not in result.stderr
+    assert "skipped 4 bad rows" in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="root reads every file")
+def test_hostile_unreadable_file_in_a_folder_is_one_reported_skip():
+    folder = Path("entries")
+    folder.mkdir()
+    (folder / "a.txt").write_text(GOOD)
+    (folder / "b.txt").write_text(SECRET)
+    (folder / "b.txt").chmod(0)
+    result = batch("entries")
+    assert result.exit_code == 0, result.stderr
+    assert [r["id"] for r in written()] == ["a.txt"]
+    assert notes(result) == ["unstuck: entries/b.txt: cannot be read (Permission denied); skipped"]
+
+
+def test_hostile_csv_field_over_the_limit_is_one_bad_row():
+    from unstuck.data.formats import CSV_FIELD_LIMIT
+
+    with open("in.csv", "w", encoding="utf-8") as out:
+        out.write(f"id,text\na,{GOOD}\nb,{'x' * (CSV_FIELD_LIMIT + 1)}\nc,{GOOD}\n")
+    result = batch("in.csv")
+    assert result.exit_code == 0, result.stderr
+    assert [r["id"] for r in written()] == ["a", "c"]
+    assert notes(result) == [f"unstuck: in.csv:3: malformed CSV row: a field over {CSV_FIELD_LIMIT:,} characters"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_hostile_utf16_input_gets_an_encoding_hint(encoding):
+    Path("in.jsonl").write_bytes(f'{{"id": "a", "text": "{GOOD}"}}\n'.encode(encoding))
+    line = one_line_error(batch("in.jsonl"))
+    assert line == f"unstuck: in.jsonl: looks like UTF-16 text; read it with --encoding {encoding}"
+    assert batch("in.jsonl", "--encoding", encoding).exit_code == 0
+    if encoding != "utf-16":  # without a byte-order mark, plain utf-16 cannot know the byte order
+        line = one_line_error(batch("in.jsonl", "--encoding", "utf-16"))
+        assert line.startswith("unstuck: in.jsonl: no byte-order mark at the start") and "utf-16-le" in line
+
+
+def test_hostile_missing_id_column_is_an_error_not_line_numbers():
+    Path("in.csv").write_text(f"id,text\na,{GOOD}\n", encoding="utf-8")
+    line = one_line_error(batch("in.csv", "--id-field", "uid"))
+    assert line == 'unstuck: in.csv:1: no "uid" column; found "id", "text"; name the column with --id-field NAME'
+
+
+@pytest.mark.parametrize("command", [["batch", "in.csv", "-o", "out.jsonl"], ["report", "in.csv", "-o", "r.html"],
+                                     ["train", "--add", "in.csv"], ["evaluate", "in.csv"]])
+def test_hostile_headerless_csv_never_echoes_the_first_entry(command):
+    Path("in.csv").write_text(f"I hate my job so much,2024-03-01\n{GOOD},2024-03-02\n", encoding="utf-8")
+    line = one_line_error(runner.invoke(app, command))
+    assert "hate" not in line and "job" not in line
+    assert "does the file start with a header line?" in line
+
+
+def test_hostile_invalid_utf8_in_the_tag_argument_is_one_line():
+    line = one_line_error(runner.invoke(app, ["tag", "caf\udce9 and more"]))
+    assert line == "unstuck: the entry argument is not valid UTF-8 text"
+
+
+def test_hostile_overlong_entry_in_evaluate_is_one_line():
+    from unstuck.model.nlp import MAX_CHARS
+
+    Path("in.jsonl").write_text(json.dumps({"text": GOOD, "labels": []}) + "\n" +
+                                json.dumps({"text": "word " * (MAX_CHARS // 5 + 1), "labels": []}) + "\n",
+                                encoding="utf-8")
+    line = one_line_error(runner.invoke(app, ["evaluate", "in.jsonl"]))
+    assert line.startswith("unstuck: in.jsonl:2: entry is ") and "the limit is" in line

@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Callable
 
 from unstuck.data.errors import InputError
-from unstuck.data.examples import Example, ReadResult, data_hash, load_seed, normalise, read_examples, write_examples
+from unstuck.data.examples import (
+    Example, ReadResult, data_hash, load_seed, normalise, read_examples, too_long, write_examples,
+)
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model import store
 from unstuck.model.artifact import Manifest, ModelError, library_versions, read_manifest, save_model
 from unstuck.model.crisis_model import CrisisModelError, default_model, rebuilt_dir
+from unstuck.model.nlp import MAX_CHARS
 from unstuck.model.tagger import Tagger
 from unstuck.training.card import model_card
 from unstuck.training.crisis import rebuild as rebuild_crisis
@@ -58,8 +61,13 @@ def validate_new(path: Path) -> ReadResult:
     """Read a file of new examples; duplicates of examples we already have count as errors."""
     result = read_examples(path, source="user")
     known = {normalise(e.text) for e in all_examples()}
+    oversize = too_long(path, result.examples, MAX_CHARS)  # stored, it would break every later training run
+    result.errors += oversize
+    too_big = {error.line for error in oversize}
     kept = []
     for example in result.examples:
+        if example.line in too_big:
+            continue
         if normalise(example.text) in known:
             result.errors.append(InputError(path, example.line, "duplicate of an example already in the training data"))
         else:
