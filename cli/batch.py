@@ -15,7 +15,7 @@ import typer
 
 from unstuck.cli.app import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
 from unstuck.data.errors import InputError
-from unstuck.data.formats import DEFAULTS, atomic_output, check_output, input_size, output_writer, read_rows
+from unstuck.data.formats import DEFAULTS, OUTPUT_SUFFIXES, atomic_output, check_output, input_size, output_writer, read_rows
 from unstuck.model.partition import LINES_PER_PARTITION, ReadOptions, plan_partitions
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def batch(
 
     source = sources[0]
     rows = read_rows(source, text_field, id_field, keep, _delimiter(delimiter), encoding)
-    check_output(output, source)
+    check_output(output, source, OUTPUT_SUFFIXES)
     tagger = get_tagger(model, trust_model)
     progress = Progress(input_size(source), show=not quiet and sys.stderr.isatty())
     try:

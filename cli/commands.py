@@ -87,9 +87,12 @@ def evaluate(
     """Score the current model on a labeled file: per-label precision, recall, F1, support."""
     from unstuck.cli.render import metrics_table
     from unstuck.data.examples import read_examples, too_long
+    from unstuck.data.formats import JsonlWriter, atomic_output, check_output
     from unstuck.model.nlp import MAX_CHARS
     from unstuck.training.evaluate import evaluate as run_evaluation
 
+    if errors_out is not None:
+        check_output(str(errors_out), file, (".jsonl",), option="--errors-out")
     data = read_examples(file)
     errors_found = data.errors + too_long(file, data.examples, MAX_CHARS)
     if errors_found:
@@ -98,9 +101,10 @@ def evaluate(
         fail(f"{file}: no examples")
     result = run_evaluation(get_tagger(model, trust_model), data.examples)
     if errors_out is not None:
-        with open(errors_out, "w", encoding="utf-8") as handle:
+        with atomic_output(str(errors_out)) as handle:
+            writer = JsonlWriter(handle)
             for row in result.errors:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                writer.write(row)
     if as_json:
         typer.echo(json.dumps({"metrics": result.metrics, "errors": result.errors[:errors]}, ensure_ascii=False))
         return
@@ -178,16 +182,17 @@ def suggest(
 
     Example:  unstuck suggest export.csv -n 30 -o to_label.jsonl
     """
-    from unstuck.data.formats import atomic_output, check_output, read_rows
+    from unstuck.data.formats import JsonlWriter, atomic_output, check_output, read_rows
     from unstuck.model.batch import tag_rows
     from unstuck.training.active import most_informative
 
-    check_output(output, file)
+    check_output(output, file, (".jsonl",))
     tagger = get_tagger(model, trust_model)
     rows = read_rows(file, text_field=text_field, id_field=id_field)
     tagged = (item for item in tag_rows(rows, tagger) if not isinstance(item, InputError) or note(str(item)))
     picked = most_informative(tagged, tagger.thresholds, n)
     with atomic_output(output) as handle:
+        writer = JsonlWriter(handle)
         for record in picked:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            writer.write(record)
     note(f"suggested {len(picked)} entries to label")

@@ -35,6 +35,9 @@ CSV_FIELD_LIMIT = 10_000_000
 UNDECODED = re.compile("[\udc80-\udcff]")
 SURROGATE = re.compile("[\ud800-\udfff]")
 HEADER_NAME = re.compile(r"[A-Za-z_][\w.-]{0,31}")
+C1_CONTROL = re.compile("[\x80-\x9f]")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+OUTPUT_SUFFIXES = (".jsonl", ".csv")
 OUTPUT_KEYS = ("id", "labels", "scores", "crisis", "crisis_matches", "evidence")
 
 
@@ -451,13 +454,32 @@ def _folder_rows(folder: Path, encoding: str) -> Iterator[Row | InputError]:
 
 
 class JsonlWriter:
-    """One JSON object per line, keys in the order given."""
+    """One JSON object per line, keys in the order given; always valid JSON (a number JSON has no
+    name for becomes null), and C1 control characters escaped so that the lines are safe to show."""
 
     def __init__(self, handle: IO[str]) -> None:
         self.handle = handle
 
     def write(self, record: dict) -> None:
-        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.handle.write(json_line(record) + "\n")
+
+
+def json_line(record) -> str:
+    try:
+        line = json.dumps(record, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # NaN or infinity somewhere: JSON has no such numbers
+        line = json.dumps(_finite(record), ensure_ascii=False, allow_nan=False)
+    return C1_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", line)  # only ever inside strings
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 class CsvWriter:
@@ -471,7 +493,7 @@ class CsvWriter:
         self.writer.writerow(columns + (["evidence"] if evidence else []))
 
     def write(self, record: dict) -> None:
-        cells = [record["id"], *(_cell(record.get(name)) for name in self.keep_fields),
+        cells = [_cell(record["id"]), *(_cell(record.get(name)) for name in self.keep_fields),
                  ";".join(record["labels"]), "true" if record["crisis"] else "false",
                  *(record["scores"][k] for k in LABEL_IDS)]
         if self.evidence:
@@ -480,9 +502,12 @@ class CsvWriter:
 
 
 def _cell(value) -> str:
+    """A cell as text; one a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is quoted
+    with a leading apostrophe, as OWASP advises, so that opening the CSV runs nothing."""
     if value is None:
         return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = value if isinstance(value, str) else json_line(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def output_writer(target: str, handle: IO[str], keep_fields: tuple[str, ...] = (),
@@ -501,18 +526,39 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def check_output(target: str, source: Path) -> None:
-    """Raise InputError if writing `target` would overwrite the input or cannot work at all."""
+def check_output(target: str, source: Path, suffixes: tuple[str, ...] = (), option: str = "-o") -> None:
+    """Raise InputError unless `target` is `-` or a new path or a regular file (not a link, device,
+    FIFO or folder) that is not the input, ending in one of `suffixes` (any, if none are given)."""
     if target == "-":
         return
     out = Path(target)
+    try:
+        mode = os.lstat(out).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise InputError(out, None, f"that is a folder; give {option} a file name such as "
+                         f"tags{suffixes[0] if suffixes else '.jsonl'}")
+    if mode is not None and stat.S_ISLNK(mode):
+        raise InputError(out, None, "that is a symbolic link; refusing to replace it (name the file itself)")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise InputError(out, None, "that is not a regular file (a device, FIFO or socket); refusing to replace "
+                         "it (use - for standard output)")
     inputs = entry_files(source) if Path(source).is_dir() else [Path(source)]
-    if out.exists() and any(out.samefile(p) for p in inputs):
-        raise InputError(out, None, "that is the input; refusing to write over it (choose another -o)")
-    if out.is_dir():
-        raise InputError(out, None, "that is a folder; give -o a file name such as tags.jsonl")
+    if mode is not None and any(_same_file(out, p) for p in inputs):
+        raise InputError(out, None, f"that is the input; refusing to write over it (choose another {option})")
+    if suffixes and out.suffix.lower() not in suffixes:
+        raise InputError(out, None, f"cannot tell what to write from {out.suffix or 'no suffix'!r}; end the name "
+                         f"in {' or '.join(suffixes)}, or use - for standard output")
     if not out.parent.is_dir():
         raise InputError(out, None, f"cannot write here: folder {out.parent} does not exist")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
 
 
 @contextmanager

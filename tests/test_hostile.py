@@ -324,3 +324,101 @@ def test_hostile_overlong_entry_in_evaluate_is_one_line():
                                 encoding="utf-8")
     line = one_line_error(runner.invoke(app, ["evaluate", "in.jsonl"]))
     assert line.startswith("unstuck: in.jsonl:2: entry is ") and "the limit is" in line
+
+
+# --- outputs: only regular files or new paths, never an input, valid JSON, no formulas -------------
+
+def _special(kind: str) -> Path:
+    import os
+
+    if kind == "fifo":
+        os.mkfifo("target.jsonl")
+    elif kind == "symlink":
+        Path("real.jsonl").write_text("keep me\n")
+        Path("target.jsonl").symlink_to(Path("real.jsonl").absolute())
+    elif kind == "symlink-to-input":
+        Path("target.jsonl").symlink_to(Path("in.jsonl").absolute())
+    elif kind == "folder":
+        Path("target.jsonl").mkdir()
+    return Path("target.jsonl")
+
+
+@pytest.mark.parametrize("kind, reason", [
+    ("fifo", "that is not a regular file (a device, FIFO or socket)"),
+    ("symlink", "that is a symbolic link"), ("symlink-to-input", "that is a symbolic link"),
+    ("folder", "that is a folder"),
+])
+@pytest.mark.parametrize("command", ["batch", "suggest", "report", "evaluate"])
+def test_hostile_outputs_never_replace_a_special_file_or_link(kind, reason, command):
+    import os
+    import stat
+
+    Path("in.jsonl").write_text(json.dumps({"id": "a", "text": GOOD, "labels": []}) + "\n", encoding="utf-8")
+    target = _special(kind)
+    before = os.lstat(target)
+    args = {"batch": ["batch", "in.jsonl", "-o", str(target)], "suggest": ["suggest", "in.jsonl", "-o", str(target)],
+            "report": ["report", "in.jsonl", "-o", str(target)],
+            "evaluate": ["evaluate", "in.jsonl", "--errors-out", str(target)]}[command]
+    line = one_line_error(runner.invoke(app, args))
+    assert line.startswith(f"unstuck: {target}: {reason}")
+    after = os.lstat(target)
+    assert stat.S_IFMT(after.st_mode) == stat.S_IFMT(before.st_mode) and after.st_ino == before.st_ino
+    assert Path("in.jsonl").read_text(encoding="utf-8").startswith('{"id": "a"')
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/full"])
+def test_hostile_batch_never_replaces_a_device(device):
+    if not Path(device).exists():
+        pytest.skip(f"no {device} here")
+    Path("in.jsonl").write_text(json.dumps({"text": GOOD}) + "\n", encoding="utf-8")
+    line = one_line_error(batch("in.jsonl", output=device))
+    assert line == (f"unstuck: {device}: that is not a regular file (a device, FIFO or socket); refusing to replace "
+                    "it (use - for standard output)")
+    assert Path(device).is_char_device()
+
+
+def test_hostile_evaluate_errors_out_never_writes_over_its_input():
+    labeled = Path("labeled.jsonl")
+    labeled.write_text(json.dumps({"text": GOOD, "labels": ["fear"]}) + "\n", encoding="utf-8")
+    before = labeled.read_bytes()
+    line = one_line_error(runner.invoke(app, ["evaluate", str(labeled), "--errors-out", "./labeled.jsonl"]))
+    assert line == "unstuck: labeled.jsonl: that is the input; refusing to write over it (choose another --errors-out)"
+    assert labeled.read_bytes() == before
+
+
+def test_hostile_evaluate_errors_out_is_written_whole_or_not_at_all():
+    Path("labeled.jsonl").write_text(json.dumps({"text": GOOD, "labels": ["fear"]}) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["evaluate", "labeled.jsonl", "--errors-out", "mistakes.jsonl"])
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["missed"] for line in Path("mistakes.jsonl").read_text().splitlines()] == [["fear"]]
+    assert sorted(p.name for p in Path(".").iterdir() if p.name != "unstuck-home") == ["labeled.jsonl",
+                                                                                       "mistakes.jsonl"]
+
+
+@pytest.mark.parametrize("name", ["out.json", "out.txt", "out", "out.jsonl.bak", "in.html"])
+def test_hostile_batch_output_must_say_its_format(name):
+    Path("in.jsonl").write_text(json.dumps({"text": GOOD}) + "\n", encoding="utf-8")
+    line = one_line_error(batch("in.jsonl", output=name))
+    assert line.startswith(f"unstuck: {name}: cannot tell what to write from ")
+    assert not Path(name).exists()
+
+
+def test_hostile_csv_output_never_holds_a_formula():
+    import csv
+
+    cells = ["=HYPERLINK(\"http://x\")", "+1+2", "-3", "@SUM(A1)", "\t=1", "plain", "it's = fine"]
+    Path("in.jsonl").write_text("".join(json.dumps({"id": c, "text": GOOD, "mood": c}) + "\n" for c in cells),
+                                encoding="utf-8")
+    result = batch("in.jsonl", "--keep-fields", "mood", output="out.csv")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(open("out.csv", encoding="utf-8", newline="")))
+    expected = ["'" + c if c[0] in "=+-@\t" else c for c in cells]
+    assert [r["id"] for r in rows] == expected and [r["mood"] for r in rows] == expected
+
+
+def test_hostile_jsonl_output_is_always_valid_json_and_safe_to_print():
+    from unstuck.data.formats import json_line
+
+    line = json_line({"id": "a\x9b2J", "x": float("nan"), "y": [float("inf")], "z": "\x1b[2J"})
+    assert json.loads(line) == {"id": "a\x9b2J", "x": None, "y": [None], "z": "\x1b[2J"}
+    assert not any(ch in line for ch in "\x1b\x9b")
