@@ -15,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from unstuck.data.errors import InputError
+from unstuck.data.errors import InputError, printable
 from unstuck.data.formats import UNDECODED
 from unstuck.data.taxonomy import Audience, default_taxonomy
 
@@ -60,12 +60,12 @@ def reports_input_errors(command):
 
 
 def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"unstuck: {message}", err=True)
+    typer.echo(f"unstuck: {printable(message)}", err=True)
     raise typer.Exit(code)
 
 
 def note(message: str) -> None:
-    typer.echo(f"unstuck: {message}", err=True)
+    typer.echo(f"unstuck: {printable(message)}", err=True)
 
 
 def read_entry(text: Optional[str]) -> str:
@@ -143,7 +143,8 @@ def tag(
         out["next_steps"] = {k: list(default_taxonomy()[k].steps_for(audience)) for k in tagging.labels}
         typer.echo(json.dumps(out, ensure_ascii=False))
     else:
-        typer.echo(tagging_view(tagging, default_taxonomy(), audience, resource_for(region), tagger.version))
+        view = tagging_view(tagging, default_taxonomy(), audience, resource_for(region), tagger.version)
+        typer.echo(printable(view, keep="\n"))  # evidence quotes the entry: no control sequences from it
 
 
 @app.command()
@@ -170,8 +171,8 @@ def explain(
         fail(str(err))
     verdict = "assigned" if result.score >= result.threshold else "not assigned"
     typer.echo(f"{label}: score {result.score:.2f}, threshold {result.threshold:.2f} -> {verdict}")
-    typer.echo("words for:     " + (", ".join(f"{w} (+{v:.2f})" for w, v in result.for_words) or "none"))
-    typer.echo("words against: " + (", ".join(f"{w} ({v:.2f})" for w, v in result.against_words) or "none"))
+    typer.echo(printable("words for:     " + (", ".join(f"{w} (+{v:.2f})" for w, v in result.for_words) or "none")))
+    typer.echo(printable("words against: " + (", ".join(f"{w} ({v:.2f})" for w, v in result.against_words) or "none")))
     typer.echo("(word weights only; character patterns add to the score but are not listed)")
 
 
@@ -193,16 +194,42 @@ def labels(
         typer.echo(labels_view(taxonomy, audience))
 
 
+_SIGNALS: list[int] = []  # SIGTERM or SIGHUP received
+
+
+def _stop(signum: int, frame) -> None:
+    """SIGTERM or SIGHUP stop a command as Ctrl-C does, so that worker pools shut down, temporary
+    files are removed and nothing is written under a real name."""
+    _SIGNALS.append(signum)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: one line for every error (the details of an unexpected one only
+    with UNSTUCK_DEBUG=1, since they could quote entries), and Ctrl-C, SIGTERM and SIGHUP alike."""
+    import signal
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _stop)
     try:
         app()
+        code = 0
     except KeyboardInterrupt:
-        typer.echo("unstuck: interrupted", err=True)
-        _leave(130)
+        code = 130
     except SystemExit as done:
-        _leave(done.code)
-    _leave(0)
+        code = done.code
+    except Exception as err:
+        if os.environ.get("UNSTUCK_DEBUG"):
+            raise
+        typer.echo(f"unstuck: unexpected error ({type(err).__name__}); nothing was written. Please report it "
+                   "with the command you ran (UNSTUCK_DEBUG=1 shows the details, which may quote your entries)",
+                   err=True)
+        code = 1
+    if code == 130:  # Typer turns KeyboardInterrupt into exit status 130
+        typer.echo("unstuck: stopped" if _SIGNALS else "unstuck: interrupted", err=True)
+        code = 128 + _SIGNALS[0] if _SIGNALS else 130
+    _leave(code)
 
 
 def _leave(code) -> None:

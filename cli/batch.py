@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from unstuck.cli.app import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
-from unstuck.data.errors import InputError
+from unstuck.data.errors import InputError, printable
 from unstuck.data.formats import DEFAULTS, OUTPUT_SUFFIXES, atomic_output, check_output, input_size, output_writer, read_rows
 from unstuck.model.partition import LINES_PER_PARTITION, ReadOptions, plan_partitions
 
@@ -112,7 +112,7 @@ def batch(
     finally:
         progress.clear()
     if not quiet:
-        typer.echo(summary_text(summary, output), err=True)
+        typer.echo(printable(summary_text(summary, output), keep="\n"), err=True)
 
 
 def _batch_on_dask(sources: list[Path], output: str, scheduler: str, options: ReadOptions, *, evidence: bool,
@@ -142,9 +142,9 @@ def _batch_on_dask(sources: list[Path], output: str, scheduler: str, options: Re
     finally:
         progress.clear()
     if not quiet:
-        typer.echo(summary_text(run.summary, output), err=True)
+        typer.echo(printable(summary_text(run.summary, output), keep="\n"), err=True)
         again = f" ({run.reused:,} already done)" if run.reused else ""
-        typer.echo(f"unstuck: {run.partitions:,} partitions{again}, listed in {run.manifest}", err=True)
+        note(f"{run.partitions:,} partitions{again}, listed in {run.manifest}")
 
 
 def _field_names(values: Optional[list[str]]) -> tuple[str, ...]:

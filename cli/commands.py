@@ -11,7 +11,7 @@ import typer
 from unstuck.cli.app import (
     MODEL_OPTION, TRUST_OPTION, app, data_app, fail, get_tagger, models_app, note, reports_input_errors,
 )
-from unstuck.data.errors import InputError
+from unstuck.data.errors import InputError, printable
 
 
 @app.command()
@@ -108,12 +108,12 @@ def evaluate(
     if as_json:
         typer.echo(json.dumps({"metrics": result.metrics, "errors": result.errors[:errors]}, ensure_ascii=False))
         return
-    typer.echo(metrics_table(result.metrics, title=f"{file} ({len(data.examples)} entries)"))
+    typer.echo(metrics_table(result.metrics, title=printable(f"{file} ({len(data.examples)} entries)")))
     typer.echo("\nconfusion per label (tp fp fn tn):")
     for label, m in result.metrics["labels"].items():
         typer.echo(f"  {label:<22}{m['tp']:>5}{m['fp']:>5}{m['fn']:>5}{m['tn']:>5}")
     for row in result.errors[:errors]:
-        typer.echo(f"\n{row['id']}: missed {', '.join(row['missed']) or '-'}; extra {', '.join(row['extra']) or '-'}")
+        typer.echo(f"\n{printable(row['id'])}: missed {', '.join(row['missed']) or '-'}; extra {', '.join(row['extra']) or '-'}")
 
 
 @models_app.callback()

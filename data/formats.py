@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import glob
 import hashlib
 import json
 import math
@@ -561,6 +562,32 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def remove_leftovers(out: Path) -> list[Path]:
+    """Delete the temporary files that runs writing `out` left when they were killed (they may hold
+    entries): ours, named for `out`, by a process that is gone. Returns what was deleted."""
+    removed = []
+    for tmp in out.parent.glob(f".{glob.escape(out.name)}.*.tmp"):
+        pid = tmp.name[len(out.name) + 2:].split(".", 1)[0]
+        try:
+            if not pid.isdigit() or tmp.lstat().st_uid != os.geteuid() or _alive(int(pid)):
+                continue
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 @contextmanager
 def atomic_output(target: str) -> Iterator[IO[str]]:
     """A handle to write `target` through: standard output for `-`, else a temporary file beside the
@@ -570,7 +597,8 @@ def atomic_output(target: str) -> Iterator[IO[str]]:
         sys.stdout.flush()
         return
     out = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    remove_leftovers(out)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".tmp", dir=out.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             yield handle

@@ -152,6 +152,10 @@ def _tag_on_worker(partition: FilePartition, out_dir: str, model: ModelSource, o
         return write_partition(partition, out_dir, cached_tagger(directory, model.sha256), options, evidence, strict)
     except InputError as err:
         raise PartitionInputError(err.path, err.line, err.reason) from None
+    except ModelError:
+        raise
+    except Exception as err:  # Dask logs a task's error on the worker; its message could quote an entry
+        raise RuntimeError(f"partition {partition.index} of {partition.source} failed ({type(err).__name__})") from None
 
 
 class ModelShipment(WorkerPlugin):

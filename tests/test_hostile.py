@@ -422,3 +422,167 @@ def test_hostile_jsonl_output_is_always_valid_json_and_safe_to_print():
     line = json_line({"id": "a\x9b2J", "x": float("nan"), "y": [float("inf")], "z": "\x1b[2J"})
     assert json.loads(line) == {"id": "a\x9b2J", "x": None, "y": [None], "z": "\x1b[2J"}
     assert not any(ch in line for ch in "\x1b\x9b")
+
+
+# --- nothing half-done survives --------------------------------------------------------------------
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat_file.parent.name))
+    return found
+
+
+def _gone(pids: set[int], seconds: float) -> bool:
+    import os
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = set()
+        for pid in pids:
+            try:
+                os.kill(pid, 0)
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state != "Z":
+                    alive.add(pid)
+            except (ProcessLookupError, FileNotFoundError):
+                pass
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _batch_process(tmp_path):
+    """A real `unstuck batch --workers 2` over enough entries to be stopped midway, once its pool is up."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    with open("in.jsonl", "w", encoding="utf-8") as out:
+        for i in range(40_000):
+            out.write(json.dumps({"id": str(i), "text": f"{SECRET}, day {i}. {GOOD}."}) + "\n")
+    env = {**os.environ, "UNSTUCK_HOME": str(tmp_path / "unstuck-home")}
+    process = subprocess.Popen([sys.executable, "-c", "from unstuck.cli.app import main; main()", "batch", "in.jsonl",
+                                "-o", "out.jsonl", "--workers", "2", "--quiet"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and len(_children(process.pid)) < 2:
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.2)
+    workers = _children(process.pid)
+    assert len(workers) >= 2 and list(Path(".").glob(".out.jsonl.*.tmp"))
+    return process, workers
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the worker processes")
+@pytest.mark.parametrize("signame, code", [("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130)])
+def test_hostile_term_and_hup_stop_a_batch_as_ctrl_c_does(tmp_path, signame, code):
+    import signal
+
+    process, workers = _batch_process(tmp_path)
+    process.send_signal(getattr(signal, signame))
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    assert stderr.decode().splitlines() == ["unstuck: interrupted" if signame == "SIGINT" else "unstuck: stopped"]
+    assert _gone(workers, 10)
+    assert sorted(p.name for p in Path(".").iterdir() if p.name != "unstuck-home") == ["in.jsonl"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the worker processes")
+def test_hostile_killed_batch_leaves_no_workers_and_the_next_run_removes_its_temp_file(tmp_path):
+    import signal
+
+    process, workers = _batch_process(tmp_path)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert _gone(workers, 10)
+    leftover = list(Path(".").glob(".out.jsonl.*.tmp"))
+    assert leftover  # nothing can clean up after SIGKILL, but the next run does:
+    Path("in.jsonl").write_text(json.dumps({"id": "a", "text": GOOD}) + "\n", encoding="utf-8")
+    assert batch("in.jsonl").exit_code == 0
+    assert sorted(p.name for p in Path(".").iterdir() if p.name != "unstuck-home") == ["in.jsonl", "out.jsonl"]
+
+
+def test_hostile_next_run_keeps_the_temp_file_of_a_run_still_going():
+    import os
+
+    alive = Path(f".out.jsonl.{os.getpid()}.abcd.tmp")
+    alive.write_text("a run in progress")
+    Path("in.jsonl").write_text(json.dumps({"id": "a", "text": GOOD}) + "\n", encoding="utf-8")
+    assert batch("in.jsonl").exit_code == 0
+    assert alive.exists()
+
+
+def test_hostile_overlong_example_is_refused_before_anything_is_stored(private_home):
+    from unstuck.model.nlp import MAX_CHARS
+
+    Path("new.jsonl").write_text(json.dumps({"text": GOOD + " again", "labels": ["inconsistency"]}) + "\n" +
+                                 json.dumps({"text": "word " * (MAX_CHARS // 5 + 1), "labels": ["fear"]}) + "\n",
+                                 encoding="utf-8")
+    result = runner.invoke(app, ["train", "--add", "new.jsonl"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0].startswith("unstuck: new.jsonl:2: entry is ")
+    assert result.stderr.splitlines()[-1] == ("unstuck: new.jsonl: 1 bad row(s); nothing was added (fix them, or use "
+                                              "--skip-invalid)")
+    assert not (private_home / "examples").exists()
+
+
+def test_hostile_lone_surrogate_example_is_refused_and_leaves_no_temp_file(private_home):
+    Path("new.jsonl").write_text('{"text": "I keep \\ud800 cancelling", "labels": ["inconsistency"]}\n',
+                                 encoding="utf-8")
+    result = runner.invoke(app, ["train", "--add", "new.jsonl"])
+    assert result.exit_code == 2
+    assert "new.jsonl:1: holds an escaped lone surrogate" in result.stderr
+    assert not (private_home / "examples").exists()
+
+
+# --- no entry text in messages; nothing from a file reaches the terminal as a control sequence ------
+
+ESCAPES = ["\x1b[2J", "\x1b]0;pwned\x07", "\x1b]52;c;cm0gLXJmIH4=\x07", "\x9b31m", "\u202e"]
+
+
+@pytest.mark.parametrize("sequence", ESCAPES)
+def test_hostile_tag_view_shows_control_sequences_as_escapes(sequence):
+    result = runner.invoke(app, ["tag", f"I keep cancelling my sessions {sequence} and skipping therapy"])
+    assert result.exit_code == 0, result.stderr
+    assert sequence not in result.stdout and "\x1b" not in result.stdout and "\x9b" not in result.stdout
+
+
+@pytest.mark.parametrize("sequence", ESCAPES)
+def test_hostile_csv_header_and_file_names_never_reach_the_terminal_raw(sequence):
+    Path("in.csv").write_text(f"id,body{sequence}\n1,{SECRET}\n", encoding="utf-8")
+    line = one_line_error(batch("in.csv"))
+    assert sequence not in line and "Marguerite" not in line
+    name = f"in{sequence}.jsonl"
+    Path(name).write_text("not json\n", encoding="utf-8")
+    result = batch(name)
+    assert result.exit_code == 0 and sequence not in result.stderr and "\x1b" not in result.stderr
+
+
+def test_hostile_unexpected_error_is_one_line_without_entry_text(monkeypatch, capsys):
+    from unstuck.cli import app as cli_app
+    from unstuck.model import batch as model_batch
+
+    def crash(*args, **kwargs):
+        raise ValueError(f"could not handle {SECRET}")
+
+    monkeypatch.setattr(model_batch, "run_batch", crash)
+    monkeypatch.setattr(cli_app, "_leave", lambda code: (_ for _ in ()).throw(SystemExit(code)))
+    monkeypatch.setattr("sys.argv", ["unstuck", "batch", "in.jsonl", "-o", "out.jsonl"])
+    Path("in.jsonl").write_text(json.dumps({"text": SECRET}) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as done:
+        cli_app.main()
+    assert done.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("unstuck: unexpected error (ValueError)") and len(err.splitlines()) == 1
+    assert "Marguerite" not in err

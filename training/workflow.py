@@ -83,8 +83,12 @@ def store_examples(examples: list[Example], name: str) -> Path:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     target = directory / f"{stamp}-{Path(name).stem}.jsonl"
     tmp = target.with_suffix(".tmp")
-    write_examples(tmp, [Example(e.id, e.text, e.labels, "user", e.group or "user") for e in examples])
-    os.replace(tmp, target)
+    try:
+        write_examples(tmp, [Example(e.id, e.text, e.labels, "user", e.group or "user") for e in examples])
+        os.replace(tmp, target)
+    except BaseException:  # a half-written file of entries must not stay behind
+        tmp.unlink(missing_ok=True)
+        raise
     return target
 
 
