@@ -15,7 +15,9 @@ from typing import Iterable
 
 from unstuck.data import SEED_DIR
 from unstuck.data.errors import InputError
-from unstuck.data.formats import CSV_FIELD_LIMIT, SURROGATE, csv_problem, describe_columns, line_end
+from unstuck.data.formats import (
+    CSV_FIELD_LIMIT, MAX_DEPTH, SURROGATE, csv_problem, describe_columns, line_end, nesting_depth,
+)
 from unstuck.data.taxonomy import LABEL_IDS
 
 
@@ -151,6 +153,8 @@ def _csv_rows(path: Path):
 
 
 def _to_example(path: Path, line: int, row: dict, source: str) -> Example:
+    if nesting_depth(row) > MAX_DEPTH:
+        raise InputError(path, line, f"JSON nested too deeply to read (over {MAX_DEPTH} levels)")
     if any(SURROGATE.search(v) for v in _strings(row)):
         raise InputError(path, line, "holds an escaped lone surrogate (such as \\ud800), which is not text")
     text = row.get("text")

@@ -36,9 +36,11 @@ CSV_FIELD_LIMIT = 10_000_000
 UNDECODED = re.compile("[\udc80-\udcff]")
 SURROGATE = re.compile("[\ud800-\udfff]")
 HEADER_NAME = re.compile(r"[A-Za-z_][\w.-]{0,31}")
-C1_CONTROL = re.compile("[\x80-\x9f]")
+C1_CONTROL = re.compile("[\x80-\x9f\u2028\u2029]")  # and the separators that split lines in JavaScript and str.splitlines
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 OUTPUT_SUFFIXES = (".jsonl", ".csv")
+# JSON deeper than this in a field we use is refused: Python's own limit depends on the stack in use.
+MAX_DEPTH = 100
 OUTPUT_KEYS = ("id", "labels", "scores", "crisis", "crisis_matches", "evidence")
 
 
@@ -301,9 +303,22 @@ def _has_surrogate(value) -> bool:
     return False
 
 
+def nesting_depth(value) -> int:
+    """How deeply lists and objects nest in a parsed JSON value, found without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def _to_row(path: Path, line: int, record: dict, text_field: str, id_field: str,
             keep_fields: tuple[str, ...], offset: int) -> Row | InputError:
     used = [text_field, id_field, *keep_fields]
+    if nesting_depth([record.get(name) for name in used]) > MAX_DEPTH:
+        return InputError(path, line, f"JSON nested too deeply to read (over {MAX_DEPTH} levels)")
     bad = next((name for name in used if _has_surrogate(record.get(name))), None)
     if bad is not None:
         return InputError(path, line, f'"{bad}" holds an escaped lone surrogate (such as \\ud800), which is not '

@@ -162,7 +162,8 @@ def written(output: str = "out.jsonl") -> list[dict]:
     def refuse(name):
         raise ValueError(f"{name} is not JSON")
 
-    return [json.loads(line, parse_constant=refuse) for line in Path(output).read_text(encoding="utf-8").splitlines()]
+    text = Path(output).read_text(encoding="utf-8")
+    return [json.loads(line, parse_constant=refuse) for line in text.split("\n")[:-1]]
 
 
 def notes(result) -> list[str]:
@@ -214,12 +215,13 @@ def test_hostile_lone_carriage_return_is_a_line_end_only_where_lines_end_so(name
 
 @pytest.mark.parametrize("row, reason", [
     ('{"id": "x", "text": "ok", "deep": ' + "[" * 100_000 + "]" * 100_000 + "}", "JSON nested too deeply"),
+    ('{"id": "x", "text": "ok", "mood": ' + "[" * 900 + "]" * 900 + "}", "JSON nested too deeply"),
     ('{"id": 1' + "0" * 5000 + ', "text": "ok"}', "a number too long to read"),
     ('{"id": "\\ud800", "text": "ok"}', '"id" holds an escaped lone surrogate'),
     ('{"id": "x", "text": "ok \\udfff"}', '"text" holds an escaped lone surrogate'),
     ('{"id": "x", "text": "ok", "mood": {"\\ud83d": 1}}', '"mood" holds an escaped lone surrogate'),
     ('{"id": "x", "text": "ok"', "invalid JSON"),
-])
+], ids=["deep", "deep-kept", "giant-int", "surrogate-id", "surrogate-text", "surrogate-key", "unclosed"])
 def test_hostile_bad_json_row_is_reported_and_skipped(row, reason):
     Path("in.jsonl").write_text(f'{{"id": "a", "text": "{GOOD}"}}\n{row}\n{{"id": "c", "text": "{GOOD}"}}\n',
                                 encoding="utf-8")
@@ -586,3 +588,122 @@ def test_hostile_unexpected_error_is_one_line_without_entry_text(monkeypatch, ca
     err = capsys.readouterr().err
     assert err.startswith("unstuck: unexpected error (ValueError)") and len(err.splitlines()) == 1
     assert "Marguerite" not in err
+
+
+# --- property: no input makes batch exit other than 0 or 2, or lose a row without reporting it -------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+HOSTILE_TEXT = st.builds(str.__add__, st.sampled_from(["", GOOD, SECRET]), st.text(alphabet=st.one_of(
+    st.sampled_from(list('"\',;\t\r\\{}[]=+-@ \x00\x1b\x0b\x0c\x1c\x85\u2028\u202e\ufeff\ud800\udcff')),
+    st.characters(codec="utf-8")), max_size=30))
+JSON_VALUE = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | HOSTILE_TEXT,
+                          lambda inner: st.lists(inner, max_size=3) | st.dictionaries(HOSTILE_TEXT, inner, max_size=3),
+                          max_leaves=8)
+JSONL_LINE = st.one_of(
+    st.builds(lambda text, mood: json.dumps({"text": text, "mood": mood}, ensure_ascii=True), HOSTILE_TEXT, JSON_VALUE),
+    st.builds(lambda text: json.dumps({"text": GOOD + text}, ensure_ascii=False, allow_nan=True), HOSTILE_TEXT),
+    st.builds(lambda depth: '{"text": "ok", "mood": ' + "[" * depth + "]" * depth + "}", st.integers(0, 3000)),
+    st.builds(lambda digits: '{"text": "ok", "mood": 1' + "0" * digits + "}", st.integers(4000, 5000)),
+    JSON_VALUE.map(lambda v: json.dumps(v, allow_nan=True)),
+    HOSTILE_TEXT,
+)
+BYTES_LINE = st.one_of(HOSTILE_TEXT.map(lambda t: t.encode("utf-8", "surrogatepass")), st.binary(max_size=20))
+
+
+@pytest.fixture(scope="module")
+def shipped_tagger():
+    from unstuck.model.tagger import Tagger
+
+    return Tagger.load(DEFAULT_MODEL_DIR)
+
+
+def _run_batch(monkeypatch, tagger, name: str, data: bytes, *args: str):
+    """batch over `data` with the loaded shipped model: (exit code, output records, reported lines, stderr)."""
+    from unstuck.cli import batch as cli_batch
+
+    monkeypatch.setattr(cli_batch, "get_tagger", lambda model, trust=False: tagger)
+    for stale in Path(".").iterdir():
+        if stale.is_file():
+            stale.unlink()
+    Path(name).write_bytes(data)
+    result = runner.invoke(app, ["batch", name, "-o", "out.jsonl", "--workers", "1", *args])
+    assert result.exit_code in (0, 2), (result.exit_code, result.exception, result.stderr)
+    assert SECRET not in result.stderr
+    if result.exit_code == 2:
+        assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("unstuck: ")
+        assert not Path("out.jsonl").exists()
+        return 2, [], set(), result.stderr
+    records = written()
+    reported = {int(line.split(":")[2]) for line in result.stderr.splitlines()
+                if line.startswith(f"unstuck: {name}:") and line.split(":")[2].isdigit()}
+    skipped = sum(int(line.split()[2].replace(",", "")) for line in result.stderr.splitlines()
+                  if line.startswith("unstuck: skipped "))
+    assert skipped == len(reported) or skipped > 20  # every bad row counted (the summary lists the first 20)
+    return 0, records, reported, result.stderr
+
+
+def _entry_lines(data: bytes) -> list[int]:
+    """Physical lines (1-based, split at \\n) that are not blank: each one an entry, good or bad."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [n for n, raw in enumerate(lines, start=1)
+            if raw.decode("utf-8", "surrogateescape").removesuffix("\r").strip()]
+
+
+PROPERTY = settings(max_examples=100, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                           HealthCheck.data_too_large])
+
+
+@PROPERTY
+@given(lines=st.lists(JSONL_LINE, min_size=1, max_size=8))
+def test_hostile_property_jsonl_rows_are_tagged_or_reported(monkeypatch, shipped_tagger, lines):
+    data = ("\n".join(lines) + "\n").replace("\r", " ").encode("utf-8", "surrogatepass")
+    code, records, reported, stderr = _run_batch(monkeypatch, shipped_tagger, "in.jsonl", data, "--keep-fields",
+                                                 "mood", "--id-field", "line")
+    if code == 0:
+        tagged = [int(r["id"]) for r in records]
+        assert tagged == sorted(tagged)
+        assert sorted(tagged + sorted(reported)) == _entry_lines(data), stderr
+
+
+@PROPERTY
+@given(lines=st.lists(BYTES_LINE, min_size=1, max_size=8), crlf=st.booleans())
+def test_hostile_property_txt_lines_are_tagged_or_reported(monkeypatch, shipped_tagger, lines, crlf):
+    data = b"".join(line.replace(b"\n", b" ") + (b"\r\n" if crlf else b"\n") for line in lines)
+    if b"\x00" in data[:8192]:
+        data = data.replace(b"\x00", b" ")  # a NUL makes it a binary file: refused whole, tested elsewhere
+    code, records, reported, stderr = _run_batch(monkeypatch, shipped_tagger, "in.txt", data)
+    if code == 0:
+        assert sorted([int(r["id"]) for r in records] + sorted(reported)) == _entry_lines(data), stderr
+
+
+@PROPERTY
+@given(rows=st.lists(st.tuples(HOSTILE_TEXT, HOSTILE_TEXT), min_size=1, max_size=8),
+       junk=st.lists(st.tuples(st.integers(0, 8), HOSTILE_TEXT.filter(lambda t: '"' not in t)), max_size=3))
+def test_hostile_property_csv_rows_are_tagged_or_reported(monkeypatch, shipped_tagger, rows, junk):
+    import csv
+    import io
+
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "text", "mood"])
+    starts, ids = {}, []
+    for index, (text, mood) in enumerate(rows):
+        for position, line in junk:
+            if position == index:
+                starts[buffer.getvalue().count("\n") + 1] = None
+                buffer.write(line.replace("\n", " ").replace("\r", " ") + "\n")
+        starts[buffer.getvalue().count("\n") + 1] = f"r{index}"
+        writer.writerow([f"r{index}", text, mood])
+    data = buffer.getvalue().encode("utf-8", "surrogatepass")
+    code, records, reported, stderr = _run_batch(monkeypatch, shipped_tagger, "in.csv", data, "--keep-fields", "mood")
+    if code == 0:
+        tagged = [r["id"] for r in records]
+        for start, row_id in starts.items():  # each generated row is tagged or reported where it starts
+            assert (row_id is not None and row_id in tagged) or start in reported or row_id is None, (start, stderr)
+        assert [i for i in tagged if i.startswith("r")] == sorted((i for i in tagged if i.startswith("r")),
+                                                               key=lambda i: int(i[1:]))
