@@ -15,7 +15,8 @@ from typing import Optional
 
 import typer
 
-from unstuck.data.errors import InputError
+from unstuck.data.errors import InputError, printable
+from unstuck.data.formats import UNDECODED
 from unstuck.data.taxonomy import Audience, default_taxonomy
 
 app = typer.Typer(
@@ -34,7 +35,12 @@ app.add_typer(models_app, name="models")
 app.add_typer(data_app, name="data")
 
 FOR_OPTION = typer.Option(Audience.client, "--for", help="Whose next steps to show: client or therapist.")
-MODEL_OPTION = typer.Option(None, "--model", help="A model directory to use instead of the active model.")
+MODEL_OPTION = typer.Option(
+    None, "--model", help="A model directory to use instead of the active model: the shipped one or one in your "
+    "models directory (any other needs --trust-model).")
+TRUST_OPTION = typer.Option(
+    False, "--trust-model", help="Load a --model directory from anywhere. A model holds a pickle, which can run "
+    "any code when loaded: only for a model you made or whose maker you trust.")
 TOP_STEPS = 2  # next steps shown per tag without --all: a one-line entry should not get a page of advice
 
 
@@ -72,17 +78,19 @@ def reports_input_errors(command):
 
 
 def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"unstuck: {message}", err=True)
+    typer.echo(f"unstuck: {printable(message)}", err=True)
     raise typer.Exit(code)
 
 
 def note(message: str) -> None:
-    typer.echo(f"unstuck: {message}", err=True)
+    typer.echo(f"unstuck: {printable(message)}", err=True)
 
 
 def read_entry(text: Optional[str]) -> str:
     """The argument if given, else stdin when piped, else a prompt to paste and press Ctrl-D."""
     if text is not None:
+        if UNDECODED.search(text):  # how Python passes on argument bytes that are not UTF-8
+            fail("the entry argument is not valid UTF-8 text")
         return text
     if sys.stdin is None:
         return ""
@@ -96,10 +104,16 @@ def read_entry(text: Optional[str]) -> str:
     return ""
 
 
-def get_tagger(model: Optional[Path]):
+def get_tagger(model: Optional[Path], trust: bool = False):
+    """The tagger of `model` (default: the active model); a model directory outside the shipped
+    package and the user's models directory only with `trust` (--trust-model): loading runs code."""
+    from unstuck.model import store
     from unstuck.model.artifact import ModelError
     from unstuck.model.tagger import Tagger
 
+    if model is not None and not trust and not store.is_trusted(model):
+        fail(f"{model}: not the shipped model nor a folder in {store.models_dir()}; loading a model runs "
+             "the code it holds, so unstuck loads other folders only with --trust-model")
     try:
         try:
             # The usual case, without importing the training code (iterstrat, model selection...),
@@ -123,6 +137,7 @@ def tag(
     region: Optional[str] = typer.Option(None, "--region", help="Crisis numbers for: us, ca, uk, ie, au, nz, eu."),
     all_steps: bool = typer.Option(False, "--all", help=f"Show every next step, not the top {TOP_STEPS} per tag."),
     model: Optional[Path] = MODEL_OPTION,
+    trust_model: bool = TRUST_OPTION,
 ) -> None:
     """Tag one journal entry: its likely barriers, why, and what to try next.
 
@@ -136,7 +151,7 @@ def tag(
     entry = read_entry(text)
     if not entry.strip():
         fail("no text given; pass the entry as an argument, pipe it in, or paste it at the prompt")
-    tagger = get_tagger(model)
+    tagger = get_tagger(model, trust_model)
     try:
         tagging = tagger.tag(entry)
     except EntryTooLong as err:
@@ -147,8 +162,9 @@ def tag(
         out["next_steps"] = {k: list(default_taxonomy()[k].steps_for(audience)) for k in tagging.labels}
         typer.echo(json.dumps(out, ensure_ascii=False))
     else:
-        typer.echo(tagging_view(tagging, default_taxonomy(), audience, resource_for(region), tagger.version,
-                                max_steps=None if all_steps else TOP_STEPS))
+        view = tagging_view(tagging, default_taxonomy(), audience, resource_for(region), tagger.version,
+                            max_steps=None if all_steps else TOP_STEPS)
+        typer.echo(printable(view, keep="\n"))  # evidence quotes the entry: no control sequences from it
 
 
 @app.command()
@@ -158,6 +174,7 @@ def explain(
     label: Optional[str] = typer.Option(None, "--label", "-l", help="The tag to explain, id or name in any case "
                                         "(see `unstuck labels`); default: every tag the entry was given."),
     model: Optional[Path] = MODEL_OPTION,
+    trust_model: bool = TRUST_OPTION,
 ) -> None:
     """Why a tag scored as it did for this entry: its score against the threshold and the words that
     pushed it up and down. Without --label, every tag the entry was given. For understanding a
@@ -168,7 +185,7 @@ def explain(
     entry = read_entry(text)
     if not entry.strip():
         fail("no text given; pass the entry as an argument, pipe it in, or paste it at the prompt")
-    tagger = get_tagger(model)
+    tagger = get_tagger(model, trust_model)
     try:
         labels = [wanted] if wanted else tagger.tag(entry, evidence=False).labels
         results = [tagger.explain(entry, one) for one in labels]
@@ -180,8 +197,8 @@ def explain(
     for result in results:
         verdict = "assigned" if result.score >= result.threshold else "not assigned"
         typer.echo(f"{result.label}: score {result.score:.2f}, threshold {result.threshold:.2f} -> {verdict}")
-        typer.echo("words for:     " + (", ".join(f"{w} (+{v:.2f})" for w, v in result.for_words) or "none"))
-        typer.echo("words against: " + (", ".join(f"{w} ({v:.2f})" for w, v in result.against_words) or "none"))
+        typer.echo(printable("words for:     " + (", ".join(f"{w} (+{v:.2f})" for w, v in result.for_words) or "none")))
+        typer.echo(printable("words against: " + (", ".join(f"{w} ({v:.2f})" for w, v in result.against_words) or "none")))
     if results:
         typer.echo("(word weights only; character patterns add to the score but are not listed)")
 
@@ -218,16 +235,42 @@ def _label_or_fail(given: str) -> str:
     return ""
 
 
+_SIGNALS: list[int] = []  # SIGTERM or SIGHUP received
+
+
+def _stop(signum: int, frame) -> None:
+    """SIGTERM or SIGHUP stop a command as Ctrl-C does, so that worker pools shut down, temporary
+    files are removed and nothing is written under a real name."""
+    _SIGNALS.append(signum)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: one line for every error (the details of an unexpected one only
+    with UNSTUCK_DEBUG=1, since they could quote entries), and Ctrl-C, SIGTERM and SIGHUP alike."""
+    import signal
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _stop)
     try:
         app()
+        code = 0
     except KeyboardInterrupt:
-        typer.echo("unstuck: interrupted", err=True)
-        _leave(130)
+        code = 130
     except SystemExit as done:
-        _leave(done.code)
-    _leave(0)
+        code = done.code
+    except Exception as err:
+        if os.environ.get("UNSTUCK_DEBUG"):
+            raise
+        typer.echo(f"unstuck: unexpected error ({type(err).__name__}); nothing was written. Please report it "
+                   "with the command you ran (UNSTUCK_DEBUG=1 shows the details, which may quote your entries)",
+                   err=True)
+        code = 1
+    if code == 130:  # Typer turns KeyboardInterrupt into exit status 130
+        typer.echo("unstuck: stopped" if _SIGNALS else "unstuck: interrupted", err=True)
+        code = 128 + _SIGNALS[0] if _SIGNALS else 130
+    _leave(code)
 
 
 def _leave(code) -> None:

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from unstuck.cli.app import MODEL_OPTION, app, fail, get_tagger, note, reports_input_errors
-from unstuck.data.errors import InputError
-from unstuck.data.formats import DEFAULTS, atomic_output, check_output, input_size, output_writer, read_rows
+from unstuck.cli.app import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
+from unstuck.data.errors import InputError, printable
+from unstuck.data.formats import DEFAULTS, OUTPUT_SUFFIXES, atomic_output, check_output, input_size, output_writer, read_rows
 from unstuck.model.partition import LINES_PER_PARTITION, ReadOptions, plan_partitions
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ def batch(
         None, "--workers", min=1, metavar="N", help="Processes to tag with [default: one per CPU]."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no summary; errors only."),
     model: Optional[Path] = MODEL_OPTION,
+    trust_model: bool = TRUST_OPTION,
     scheduler: Optional[str] = typer.Option(
         None, "--scheduler", metavar="ADDRESS",
         help="Tag on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for N worker processes "
@@ -88,15 +89,16 @@ def batch(
             fail("--workers is for tagging on this machine; with --scheduler the cluster's workers tag")
         options = ReadOptions(text_field, id_field, keep, _delimiter(delimiter), encoding)
         return _batch_on_dask(sources, output, scheduler, options, evidence=evidence, strict=strict, quiet=quiet,
-                              model=model, ship_model=ship_model, partition_lines=partition_lines)
+                              model=model, trust_model=trust_model, ship_model=ship_model,
+                              partition_lines=partition_lines)
     if len(sources) > 1:
         fail(f"{len(sources)} inputs given; tag one at a time, or several at once with --scheduler local:N")
     from unstuck.model.batch import run_batch  # imports spaCy: only when tagging
 
     source = sources[0]
     rows = read_rows(source, text_field, id_field, keep, _delimiter(delimiter), encoding)
-    check_output(output, source)
-    tagger = get_tagger(model)
+    check_output(output, source, OUTPUT_SUFFIXES)
+    tagger = get_tagger(model, trust_model)
     progress = Progress(input_size(source), show=not quiet and sys.stderr.isatty())
     try:
         with atomic_output(output) as handle:
@@ -110,11 +112,12 @@ def batch(
     finally:
         progress.clear()
     if not quiet:
-        typer.echo(summary_text(summary, output), err=True)
+        typer.echo(printable(summary_text(summary, output), keep="\n"), err=True)
 
 
 def _batch_on_dask(sources: list[Path], output: str, scheduler: str, options: ReadOptions, *, evidence: bool,
-                   strict: bool, quiet: bool, model: Optional[Path], ship_model: bool, partition_lines: int) -> None:
+                   strict: bool, quiet: bool, model: Optional[Path], trust_model: bool, ship_model: bool,
+                   partition_lines: int) -> None:
     from unstuck.model.artifact import ModelError
     from unstuck.model.distributed import (  # imports dask: only on a cluster
         SchedulerUnreachable, check_output_folder, connect, local_workers, run_on_dask,
@@ -128,7 +131,7 @@ def _batch_on_dask(sources: list[Path], output: str, scheduler: str, options: Re
         fail(str(err))
     partitions = plan_partitions(sources, options, partition_lines)  # bad input fails before a cluster starts
     check_output_folder(output, partitions)
-    tagger = get_tagger(model)
+    tagger = get_tagger(model, trust_model)
     progress = Progress(sum(input_size(s) for s in sources), show=not quiet and sys.stderr.isatty())
     try:
         with connect(scheduler) as client:
@@ -139,9 +142,9 @@ def _batch_on_dask(sources: list[Path], output: str, scheduler: str, options: Re
     finally:
         progress.clear()
     if not quiet:
-        typer.echo(summary_text(run.summary, output), err=True)
+        typer.echo(printable(summary_text(run.summary, output), keep="\n"), err=True)
         again = f" ({run.reused:,} already done)" if run.reused else ""
-        typer.echo(f"unstuck: {run.partitions:,} partitions{again}, listed in {run.manifest}", err=True)
+        note(f"{run.partitions:,} partitions{again}, listed in {run.manifest}")
 
 
 def _field_names(values: Optional[list[str]]) -> tuple[str, ...]:

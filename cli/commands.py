@@ -8,8 +8,10 @@ from typing import Optional
 
 import typer
 
-from unstuck.cli.app import app, data_app, fail, get_tagger, models_app, note, reports_input_errors
-from unstuck.data.errors import InputError
+from unstuck.cli.app import (
+    MODEL_OPTION, TRUST_OPTION, app, data_app, fail, get_tagger, models_app, note, reports_input_errors,
+)
+from unstuck.data.errors import InputError, printable
 
 
 @app.command()
@@ -36,10 +38,13 @@ def train(
     from dataclasses import replace
 
     from unstuck.cli.render import metrics_table
+    from unstuck.model.artifact import check_model_target
     from unstuck.training import workflow
     from unstuck.training.examples import drop_replaced
     from unstuck.training.train import CANDIDATES, DEFAULT_CONFIG, train as run_training
 
+    if out is not None:
+        check_model_target(out)  # before hours of training, and before anything is added
     if add is not None:
         result = workflow.validate_new(add)
         for error in result.errors:
@@ -84,27 +89,34 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
     errors: int = typer.Option(5, "--errors", help="Show the N entries the model got most wrong."),
     errors_out: Optional[Path] = typer.Option(None, "--errors-out", help="Write every mistake to this JSONL file."),
-    model: Optional[Path] = typer.Option(None, "--model", help="A model directory instead of the active model."),
+    model: Optional[Path] = MODEL_OPTION,
+    trust_model: bool = TRUST_OPTION,
 ) -> None:
     """Score the current model on a labeled file: per-label precision, recall, F1, support."""
     from unstuck.cli.render import metrics_table
-    from unstuck.data.examples import read_examples
+    from unstuck.data.examples import read_examples, too_long
+    from unstuck.data.formats import JsonlWriter, atomic_output, check_output
+    from unstuck.model.nlp import MAX_CHARS
     from unstuck.training.evaluate import evaluate as run_evaluation
 
+    if errors_out is not None:
+        check_output(str(errors_out), file, (".jsonl",), option="--errors-out")
     data = read_examples(file)
-    if data.errors:
-        fail(str(data.errors[0]))
+    errors_found = data.errors + too_long(file, data.examples, MAX_CHARS)
+    if errors_found:
+        fail(str(min(errors_found, key=lambda e: e.line or 0)))
     if not data.examples:
         fail(f"{file}: no examples")
-    result = run_evaluation(get_tagger(model), data.examples)
+    result = run_evaluation(get_tagger(model, trust_model), data.examples)
     if errors_out is not None:
-        with open(errors_out, "w", encoding="utf-8") as handle:
+        with atomic_output(str(errors_out)) as handle:
+            writer = JsonlWriter(handle)
             for row in result.errors:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                writer.write(row)
     if as_json:
         typer.echo(json.dumps({"metrics": result.metrics, "errors": result.errors[:errors]}, ensure_ascii=False))
         return
-    typer.echo(metrics_table(result.metrics, title=f"{file} ({len(data.examples)} entries)"))
+    typer.echo(metrics_table(result.metrics, title=printable(f"{file} ({len(data.examples)} entries)")))
     for key, title in (("by_source", "source"), ("by_group", "group")):
         if key in result.metrics:
             typer.echo(f"\n{'per ' + title:<22}{'n':>6}{'micro':>7}{'macro':>7}  no-barrier entries given a tag")
@@ -115,7 +127,7 @@ def evaluate(
     for label, m in result.metrics["labels"].items():
         typer.echo(f"  {label:<22}{m['tp']:>5}{m['fp']:>5}{m['fn']:>5}{m['tn']:>5}")
     for row in result.errors[:errors]:
-        typer.echo(f"\n{row['id']}: missed {', '.join(row['missed']) or '-'}; extra {', '.join(row['extra']) or '-'}")
+        typer.echo(f"\n{printable(row['id'])}: missed {', '.join(row['missed']) or '-'}; extra {', '.join(row['extra']) or '-'}")
 
 
 @models_app.callback()
@@ -133,7 +145,8 @@ def models(ctx: typer.Context) -> None:
 
 @models_app.command("use")
 @reports_input_errors
-def models_use(version: str = typer.Argument(..., help="A version from `unstuck models`, or 'shipped'.")) -> None:
+def models_use(version: str = typer.Argument(..., help="A model name from `unstuck models`, or 'shipped' "
+                                            "(names only: a model from elsewhere is used with --model and --trust-model).")) -> None:
     """Make VERSION the active model (`unstuck models use shipped` always returns to the shipped one)."""
     from unstuck.model.catalog import UnknownModel, use_model
 
@@ -176,7 +189,8 @@ def suggest(
     output: str = typer.Option("-", "-o", "--output", help="Where to write the JSONL (default: standard output)."),
     text_field: str = typer.Option("text", "--text-field", help="Field or column with the text."),
     id_field: str = typer.Option("id", "--id-field", help="Field or column with the id."),
-    model: Optional[Path] = typer.Option(None, "--model", help="A model directory instead of the active model."),
+    model: Optional[Path] = MODEL_OPTION,
+    trust_model: bool = TRUST_OPTION,
 ) -> None:
     """The entries whose labels would teach the model most (those it is least sure about), as JSONL
     with "labels": null. Fill each in with tag ids, or [] for "no barrier", then `unstuck train --add`
@@ -184,16 +198,17 @@ def suggest(
 
     Example:  unstuck suggest export.csv -n 30 -o to_label.jsonl
     """
-    from unstuck.data.formats import atomic_output, check_output, read_rows
+    from unstuck.data.formats import JsonlWriter, atomic_output, check_output, read_rows
     from unstuck.model.batch import tag_rows
     from unstuck.training.active import most_informative
 
-    check_output(output, file)
-    tagger = get_tagger(model)
+    check_output(output, file, (".jsonl",))
+    tagger = get_tagger(model, trust_model)
     rows = read_rows(file, text_field=text_field, id_field=id_field)
     tagged = (item for item in tag_rows(rows, tagger) if not isinstance(item, InputError) or note(str(item)))
     picked = most_informative(tagged, tagger.thresholds, n)
     with atomic_output(output) as handle:
+        writer = JsonlWriter(handle)
         for record in picked:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            writer.write(record)
     note(f"suggested {len(picked)} entries to label")

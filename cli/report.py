@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import typer
 
-from unstuck.cli.app import MODEL_OPTION, app, fail, get_tagger, note, reports_input_errors
+from unstuck.cli.app import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
 from unstuck.cli.batch import DELIMITERS
 from unstuck.data.errors import InputError
 from unstuck.data.formats import DEFAULTS, InputKind, atomic_output, check_input, check_output, read_rows
@@ -57,6 +57,7 @@ def report(
     delimiter: str = typer.Option(DEFAULTS.delimiter, "--delimiter", metavar="CHAR", help="CSV separator."),
     encoding: str = typer.Option(DEFAULTS.encoding, "--encoding", metavar="NAME", help="The input's text encoding."),
     model: Optional[Path] = MODEL_OPTION,
+    trust_model: bool = TRUST_OPTION,
 ) -> None:
     """Write one HTML page to review many entries: which barriers come up, when, and whether they fade.
 
@@ -86,7 +87,7 @@ def report(
             note(f"{source} is already tagged (unstuck batch output); --model is not used")
         found, version = _read_tagged(source, text_field, id_field, date_field, dayfirst, encoding), None
     else:
-        tagger = get_tagger(model)
+        tagger = get_tagger(model, trust_model)
         rows = read_rows(source, text_field, id_field, (date_field,) if date_field else (),
                          _delimiter(delimiter), encoding)
         found, version = _tag(rows, tagger, date_field, dayfirst), tagger.version

@@ -221,7 +221,7 @@ def _offer_retraining(pending: list, keys: Iterator[str], file: Path) -> None:
     staged = answers_path().with_name("review.jsonl")
     write_examples(staged, pending)
     try:
-        train(add=staged, skip_invalid=True, user_weight=1, force=False, compare=False, curve=False, out=None)
+        train(add=staged, skip_invalid=True, user_weight=1, force=False, compare=False, curve=False, out=None, real=None)
     finally:
         staged.unlink(missing_ok=True)
 

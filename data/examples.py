@@ -15,6 +15,9 @@ from typing import Iterable
 
 from unstuck.data import SEED_DIR
 from unstuck.data.errors import InputError
+from unstuck.data.formats import (
+    CSV_FIELD_LIMIT, MAX_DEPTH, SURROGATE, csv_problem, describe_columns, line_end, nesting_depth,
+)
 from unstuck.data.taxonomy import LABEL_IDS
 
 
@@ -71,6 +74,12 @@ def read_examples(path: Path, source: str = "user") -> ReadResult:
     return result
 
 
+def too_long(path: Path, examples: Iterable[Example], limit: int) -> list[InputError]:
+    """An InputError for each example longer than `limit` characters (which the tagger would refuse)."""
+    return [InputError(path, ex.line, f"entry is {len(ex.text):,} characters; the limit is {limit:,} (split it "
+                       "into several entries)") for ex in examples if len(ex.text) > limit]
+
+
 def load_seed(seed_dir: Path = SEED_DIR) -> list[Example]:
     """The shipped seed set; any error in it is a bug in the package, so raise the first."""
     examples: list[Example] = []
@@ -102,12 +111,18 @@ def _jsonl_rows(path: Path):
             if not raw.strip():
                 continue
             try:
-                row = json.loads(raw.decode("utf-8"))
+                row = json.loads(raw.decode("utf-8"), parse_constant=str)
             except UnicodeDecodeError:
                 yield line, InputError(path, line, "not valid UTF-8")
                 continue
             except json.JSONDecodeError as err:
                 yield line, InputError(path, line, f"invalid JSON ({err.msg})")
+                continue
+            except RecursionError:
+                yield line, InputError(path, line, "JSON nested too deeply to read")
+                continue
+            except ValueError:  # an integer of thousands of digits
+                yield line, InputError(path, line, "a number too long to read")
                 continue
             if not isinstance(row, dict):
                 yield line, InputError(path, line, "expected a JSON object")
@@ -116,25 +131,32 @@ def _jsonl_rows(path: Path):
 
 
 def _csv_rows(path: Path):
-    try:
-        handle = open(path, encoding="utf-8-sig", newline="")
-        reader = csv.DictReader(handle)
-        fields = reader.fieldnames or []
-    except UnicodeDecodeError:
-        raise InputError(path, 1, "not valid UTF-8") from None
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+    handle = open(path, encoding="utf-8-sig", newline=line_end(path))
+    reader = csv.DictReader(handle, strict=True)
     with handle:
-        for needed in ("text", "labels"):
-            if needed not in fields:
-                raise InputError(path, 1, f'no "{needed}" column; found: {", ".join(fields) or "nothing"}')
+        start = 1
         try:
+            fields = reader.fieldnames or []
+            for needed in ("text", "labels"):
+                if needed not in fields:
+                    raise InputError(path, 1, f'no "{needed}" column; {describe_columns(fields)}')
+            start = reader.line_num + 1
             for row in reader:
                 labels = [s.strip() for s in (row.get("labels") or "").split(";") if s.strip()]
-                yield reader.line_num, {**row, "labels": labels}
+                yield start, {**row, "labels": labels}
+                start = reader.line_num + 1
         except UnicodeDecodeError:
             raise InputError(path, reader.line_num + 1, "not valid UTF-8") from None
+        except csv.Error as err:  # a labeled file is small: any damage to its structure stops the read
+            raise InputError(path, start, f"malformed CSV ({csv_problem(err)}); check the quoting") from None
 
 
 def _to_example(path: Path, line: int, row: dict, source: str) -> Example:
+    if nesting_depth(row) > MAX_DEPTH:
+        raise InputError(path, line, f"JSON nested too deeply to read (over {MAX_DEPTH} levels)")
+    if any(SURROGATE.search(v) for v in _strings(row)):
+        raise InputError(path, line, "holds an escaped lone surrogate (such as \\ud800), which is not text")
     text = row.get("text")
     if not isinstance(text, str) or not text.strip():
         raise InputError(path, line, 'empty or missing "text"')
@@ -157,3 +179,15 @@ def _to_example(path: Path, line: int, row: dict, source: str) -> Example:
         group=str(row.get("group") or source),
         line=line,
     )
+
+
+def _strings(value) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)

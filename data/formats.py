@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import glob
 import hashlib
 import json
+import math
 import os
 import re
+import stat
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -28,8 +31,16 @@ SNIFF_BYTES = 8192
 # Generous enough to read an oversize entry and report it as too long, small enough that an
 # unclosed quote fails instead of swallowing the whole file into one field.
 CSV_FIELD_LIMIT = 10_000_000
-# Lone surrogates are how `surrogateescape` marks bytes that did not decode.
+# Lone surrogates are how `surrogateescape` marks bytes that did not decode; any other lone surrogate
+# came from a JSON escape (\ud800) and is no text either: neither can be written as UTF-8.
 UNDECODED = re.compile("[\udc80-\udcff]")
+SURROGATE = re.compile("[\ud800-\udfff]")
+HEADER_NAME = re.compile(r"[A-Za-z_][\w.-]{0,31}")
+C1_CONTROL = re.compile("[\x80-\x9f\u2028\u2029]")  # and the separators that split lines in JavaScript and str.splitlines
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+OUTPUT_SUFFIXES = (".jsonl", ".csv")
+# JSON deeper than this in a field we use is refused: Python's own limit depends on the stack in use.
+MAX_DEPTH = 100
 OUTPUT_KEYS = ("id", "labels", "scores", "crisis", "crisis_matches", "evidence")
 
 
@@ -83,25 +94,69 @@ def check_input(path: Path, encoding: str = DEFAULTS.encoding) -> InputKind:
                          "use .jsonl, .csv, .txt or a folder of .txt/.md files")
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
-    if b"\0" in head and not codec.startswith(("utf-16", "utf-32")):
-        raise InputError(path, None, "looks like a binary file, not text")
+    problem = _not_text(head, codec) or _missing_bom(head, codec)
+    if problem:
+        raise InputError(path, None, problem)
     if not head.strip() or head.strip() == codecs.BOM_UTF8:
         raise InputError(path, None, "the file is empty")
     return kind
 
 
+def _not_text(head: bytes, codec: str) -> str | None:
+    """Why the first bytes of a file are not text in `codec` (with the --encoding to try), or None."""
+    if codec.startswith(("utf-16", "utf-32")) or b"\0" not in head:
+        return None
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "looks like UTF-32 text; read it with --encoding utf-32"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "looks like UTF-16 text; read it with --encoding utf-16"
+    zeros_first, zeros_second = head[0::2].count(0), head[1::2].count(0)  # ASCII in UTF-16: every other byte
+    if max(zeros_first, zeros_second) >= len(head) // 4:
+        return f"looks like UTF-16 text; read it with --encoding utf-16-{'be' if zeros_first > zeros_second else 'le'}"
+    return "looks like a binary file, not text"
+
+
+def _missing_bom(head: bytes, codec: str) -> str | None:
+    """For --encoding utf-16 or utf-32 (which need a byte-order mark to know the byte order), what to say
+    if the file has none; None if it has one or the encoding names its byte order."""
+    marks = {"utf-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)}
+    if codec not in marks or head.startswith(marks[codec]):
+        return None
+    return f"no byte-order mark at the start, so the byte order is unknown; use --encoding {codec}-le or {codec}-be"
+
+
 def entry_files(folder: Path) -> list[Path]:
-    """The .txt/.md files under `folder`, sorted by relative path; hidden files and folders are skipped."""
-    found = [p for p in Path(folder).rglob("*")
-             if p.suffix.lower() in ENTRY_SUFFIXES and p.is_file()
-             and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    """The .txt/.md files under `folder`, sorted by relative path; hidden files and folders are skipped.
+    Links are listed even when broken or looping, so that reading them reports them."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [Path(root, name) for name in files
+                  if not name.startswith(".") and Path(name).suffix.lower() in ENTRY_SUFFIXES]
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _unreadable_folders(folder: Path) -> list[InputError]:
+    """The folders under `folder` that cannot be listed (their entries would be missed)."""
+    problems: list[InputError] = []
+    for root, dirs, _ in os.walk(folder, onerror=lambda err: problems.append(
+            InputError(err.filename, None, f"folder cannot be read ({err.strerror or type(err).__name__}); "
+                       "its entries are skipped"))):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+    return problems
 
 
 def input_size(path: Path) -> int:
     """Total bytes to read, so progress can estimate the time left."""
     path = Path(path)
-    return sum(p.stat().st_size for p in entry_files(path)) if path.is_dir() else path.stat().st_size
+    return sum(_size(p) for p in entry_files(path)) if path.is_dir() else _size(path)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # a broken link: reported when read
+        return 0
 
 
 def read_rows(path: Path, text_field: str = DEFAULTS.text_field, id_field: str = DEFAULTS.id_field,
@@ -131,7 +186,27 @@ def _open_text(path: Path, encoding: str) -> IO[str]:
     # utf-8-sig drops a leading byte-order mark; undecodable bytes are marked, then reported per line.
     if codecs.lookup(encoding).name == "utf-8":
         encoding = "utf-8-sig"
-    return open(path, encoding=encoding, errors="surrogateescape", newline="")
+    return open(path, encoding=encoding, errors="surrogateescape", newline=line_end(path))
+
+
+def line_end(path: Path) -> str:
+    """How lines end in this file: "\n" (and "\r\n"), or "\r" alone (old Mac files) when the start of
+    the file has carriage returns and no line feed. Any other line break inside a line is reported."""
+    with open(path, "rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    return "\r" if b"\r" in head and b"\n" not in head else "\n"
+
+
+def _stray_break(path: Path | str, line: int) -> InputError:
+    return InputError(path, line, "a carriage return or line feed inside the line that does not end it (mixed "
+                      "line endings); make it a space or a real line break")
+
+
+def _line_text(raw: str) -> str:
+    """A line without its line end: "\n", "\r\n" or (in a file whose lines end so) "\r"."""
+    if raw.endswith("\n"):
+        raw = raw[:-1]
+    return raw[:-1] if raw.endswith("\r") else raw
 
 
 def _undecodable(path: Path, line: int, encoding: str) -> InputError:
@@ -149,7 +224,7 @@ def read_open(handle: IO[str], kind: InputKind, source: str | Path, *, first_lin
     `header`. The handle is closed when the rows are done."""
     if kind is InputKind.csv:
         csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
-        reader = csv.reader(handle, delimiter=delimiter)
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
         if header is None:  # the handle starts at the header
             header = [name.strip() for name in next(reader, [])]
             first_line -= 1
@@ -169,11 +244,14 @@ def _txt_rows(path: Path, encoding: str) -> Iterator[Row | InputError]:
 def _txt_lines(path: Path | str, handle: IO[str], first: int, encoding: str) -> Iterator[Row | InputError]:
     with handle:
         for line, raw in enumerate(handle, start=first):
-            text = raw.rstrip("\r\n")
+            text = _line_text(raw)
             if not text.strip():
                 continue
             if UNDECODED.search(text):
                 yield _undecodable(path, line, encoding)
+                continue
+            if "\r" in text or "\n" in text:
+                yield _stray_break(path, line)
                 continue
             yield Row(line, str(line), text, {}, str(path), handle.buffer.tell())
 
@@ -192,10 +270,16 @@ def _jsonl_lines(path: Path | str, handle: IO[str], first: int, text_field: str,
             if UNDECODED.search(raw):
                 yield _undecodable(path, line, encoding)
                 continue
-            try:
-                record = json.loads(raw.rstrip("\r\n"))  # so an error's column is on this line
+            try:  # without the line end, so that an error's column is on this line
+                record = json.loads(_line_text(raw), parse_constant=str, parse_float=_finite_float)
             except json.JSONDecodeError as err:
                 yield InputError(path, line, f"invalid JSON ({err.msg}, column {err.colno})")
+                continue
+            except RecursionError:
+                yield InputError(path, line, "JSON nested too deeply to read")
+                continue
+            except ValueError:  # an integer of thousands of digits
+                yield InputError(path, line, "a number too long to read")
                 continue
             if not isinstance(record, dict):
                 yield InputError(path, line, "expected a JSON object, one per line")
@@ -203,8 +287,42 @@ def _jsonl_lines(path: Path | str, handle: IO[str], first: int, text_field: str,
             yield _to_row(path, line, record, text_field, id_field, keep_fields, handle.buffer.tell())
 
 
+def _finite_float(literal: str) -> float | str:
+    """JSON numbers too large for a float (1e999) stay as written, so that output stays valid JSON."""
+    value = float(literal)
+    return value if math.isfinite(value) else literal
+
+
+def _has_surrogate(value) -> bool:
+    if isinstance(value, str):
+        return bool(SURROGATE.search(value))
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
+
+
+def nesting_depth(value) -> int:
+    """How deeply lists and objects nest in a parsed JSON value, found without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def _to_row(path: Path, line: int, record: dict, text_field: str, id_field: str,
             keep_fields: tuple[str, ...], offset: int) -> Row | InputError:
+    used = [text_field, id_field, *keep_fields]
+    if nesting_depth([record.get(name) for name in used]) > MAX_DEPTH:
+        return InputError(path, line, f"JSON nested too deeply to read (over {MAX_DEPTH} levels)")
+    bad = next((name for name in used if _has_surrogate(record.get(name))), None)
+    if bad is not None:
+        return InputError(path, line, f'"{bad}" holds an escaped lone surrogate (such as \\ud800), which is not '
+                          "text; fix or remove it")
     text = record.get(text_field)
     if text_field not in record:
         return InputError(path, line, f'no "{text_field}" field; name the text field with --text-field NAME')
@@ -216,7 +334,10 @@ def _to_row(path: Path, line: int, record: dict, text_field: str, id_field: str,
     if entry_id is None or entry_id == "":
         entry_id = line
     elif not isinstance(entry_id, (str, int, float)):
-        entry_id = json.dumps(entry_id, ensure_ascii=False)
+        try:
+            entry_id = json.dumps(entry_id, ensure_ascii=False)
+        except (ValueError, RecursionError):
+            return InputError(path, line, f'"{id_field}" is nested too deeply to use as an id')
     return Row(line, str(entry_id), text, {name: record.get(name) for name in keep_fields}, str(path), offset)
 
 
@@ -224,27 +345,54 @@ def _csv_rows(path: Path, text_field: str, id_field: str, keep_fields: tuple[str
               encoding: str) -> Iterator[Row | InputError]:
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     handle = _open_text(path, encoding)
-    reader = csv.reader(handle, delimiter=delimiter)
+    reader = csv.reader(handle, delimiter=delimiter, strict=True)
     try:
         header = [name.strip() for name in next(reader, [])]
     except csv.Error as err:
         handle.close()
-        raise InputError(path, 1, f"cannot read the CSV header ({err})") from None
-    missing = [name for name in (text_field, *keep_fields) if name not in header]
+        raise InputError(path, 1, f"cannot read the CSV header ({csv_problem(err)})") from None
+    # An --id-field the user named must exist; the default "id" may be absent (rows get line numbers).
+    named_id = (id_field,) if id_field != DEFAULTS.id_field else ()
+    missing = [name for name in (text_field, *keep_fields, *named_id) if name not in header]
     if missing:
         handle.close()
-        raise InputError(path, 1, _missing_column(missing[0], text_field, header, delimiter))
+        raise InputError(path, 1, _missing_column(missing[0], text_field, id_field, header, delimiter))
     return _csv_records(path, handle, reader, header, text_field, id_field, keep_fields, encoding)
 
 
-def _missing_column(name: str, text_field: str, header: list[str], delimiter: str) -> str:
-    found = ", ".join(f'"{h}"' for h in header) or "nothing"
-    option = "--text-field" if name == text_field else "--keep-fields"
-    reason = f'no "{name}" column; found {found}; name the column with {option} NAME'
+def _missing_column(name: str, text_field: str, id_field: str, header: list[str], delimiter: str) -> str:
+    option = "--text-field" if name == text_field else "--id-field" if name == id_field else "--keep-fields"
+    reason = f'no "{name}" column; {describe_columns(header)}; name the column with {option} NAME'
     guess = next((d for d in ";\t,|" if d != delimiter and len(header) == 1 and d in header[0]), None)
     if guess:
         reason += f" (or set the separator: --delimiter {'tab' if guess == chr(9) else repr(guess)})"
     return reason
+
+
+def describe_columns(header: list[str]) -> str:
+    """What a CSV's first line holds, for a message, naming only cells that look like column names: in
+    a file without a header the first line is an entry, and its text must not appear in any message."""
+    if not any(h.strip() for h in header):
+        return "found nothing"
+    names = [h for h in header if HEADER_NAME.fullmatch(h)]
+    others = len(header) - len(names)
+    found = "found " + (", ".join(f'"{h}"' for h in names) if names else "no column names")
+    if others:
+        found += f"{' and' if names else ','} {others} {'cell' if others == 1 else 'cells'} that look like text " \
+                 "(does the file start with a header line?)"
+    return found
+
+
+def csv_problem(err: csv.Error) -> str:
+    """The csv module's complaint in the user's terms (it never quotes the data)."""
+    text = str(err)
+    if text.startswith("field larger than field limit"):
+        return f"a field over {csv.field_size_limit():,} characters"
+    if text.startswith("new-line character seen in unquoted field"):
+        return "a line break inside a field that is not in quotes (mixed line endings)"
+    if text == "unexpected end of data":
+        return "a quote opened here is never closed"
+    return text
 
 
 def _csv_records(path: Path | str, handle: IO[str], reader, header: list[str], text_field: str, id_field: str,
@@ -254,13 +402,22 @@ def _csv_records(path: Path | str, handle: IO[str], reader, header: list[str], t
     last = reader.line_num + before
     with handle:
         while True:
+            line = last + 1  # where this record starts
             try:
                 cells = next(reader, None)
             except csv.Error as err:
-                raise InputError(path, last + 1, f"malformed CSV ({err}); check the quoting or --delimiter") from None
+                # Within one line the damage is that row's; across lines (an unclosed quote) nothing after
+                # it can be trusted to start where it seems to, so the whole input is refused.
+                last, spanned = reader.line_num + before, reader.line_num + before > line
+                if spanned or str(err) == "unexpected end of data":
+                    raise InputError(path, line, f"malformed CSV: {csv_problem(err)}"
+                                     f"{f' (the record runs to line {last})' if spanned else ''}; "
+                                     "check the quoting or --delimiter") from None
+                yield InputError(path, line, f"malformed CSV row: {csv_problem(err)}")
+                continue
             if cells is None:
                 return
-            line, last = last + 1, reader.line_num + before
+            last = reader.line_num + before
             if not cells:
                 continue
             if len(cells) > len(header):
@@ -280,12 +437,25 @@ def _csv_records(path: Path | str, handle: IO[str], reader, header: list[str], t
 def _folder_rows(folder: Path, encoding: str) -> Iterator[Row | InputError]:
     offset = 0
     codec = codecs.lookup(encoding).name
+    yield from _unreadable_folders(folder)
     for file in entry_files(folder):
-        data = file.read_bytes()
-        offset += len(data)
         entry_id = file.relative_to(folder).as_posix()
-        if b"\0" in data[:SNIFF_BYTES] and not codec.startswith(("utf-16", "utf-32")):
-            yield InputError(file, None, "looks like a binary file, not text")
+        if SURROGATE.search(entry_id):
+            yield InputError(file, None, "the file name is not valid UTF-8 text; rename the file")
+            continue
+        try:
+            if not stat.S_ISREG(file.stat().st_mode):  # a FIFO or device would block or never end
+                yield InputError(file, None, "not a regular file; skipped")
+                continue
+            data = file.read_bytes()
+        except OSError as err:
+            reason = "a broken link" if isinstance(err, FileNotFoundError) else err.strerror or type(err).__name__
+            yield InputError(file, None, f"cannot be read ({reason}); skipped")
+            continue
+        offset += len(data)
+        problem = _not_text(data[:SNIFF_BYTES], codec) or _missing_bom(data, codec)
+        if problem:
+            yield InputError(file, None, problem)
             continue
         try:
             text = data.decode("utf-8-sig" if codec == "utf-8" else encoding)
@@ -300,13 +470,32 @@ def _folder_rows(folder: Path, encoding: str) -> Iterator[Row | InputError]:
 
 
 class JsonlWriter:
-    """One JSON object per line, keys in the order given."""
+    """One JSON object per line, keys in the order given; always valid JSON (a number JSON has no
+    name for becomes null), and C1 control characters escaped so that the lines are safe to show."""
 
     def __init__(self, handle: IO[str]) -> None:
         self.handle = handle
 
     def write(self, record: dict) -> None:
-        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.handle.write(json_line(record) + "\n")
+
+
+def json_line(record) -> str:
+    try:
+        line = json.dumps(record, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # NaN or infinity somewhere: JSON has no such numbers
+        line = json.dumps(_finite(record), ensure_ascii=False, allow_nan=False)
+    return C1_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", line)  # only ever inside strings
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 class CsvWriter:
@@ -320,7 +509,7 @@ class CsvWriter:
         self.writer.writerow(columns + (["evidence"] if evidence else []))
 
     def write(self, record: dict) -> None:
-        cells = [record["id"], *(_cell(record.get(name)) for name in self.keep_fields),
+        cells = [_cell(record["id"]), *(_cell(record.get(name)) for name in self.keep_fields),
                  ";".join(record["labels"]), "true" if record["crisis"] else "false",
                  *(record["scores"][k] for k in LABEL_IDS)]
         if self.evidence:
@@ -329,9 +518,12 @@ class CsvWriter:
 
 
 def _cell(value) -> str:
+    """A cell as text; one a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is quoted
+    with a leading apostrophe, as OWASP advises, so that opening the CSV runs nothing."""
     if value is None:
         return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = value if isinstance(value, str) else json_line(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def output_writer(target: str, handle: IO[str], keep_fields: tuple[str, ...] = (),
@@ -350,18 +542,65 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def check_output(target: str, source: Path) -> None:
-    """Raise InputError if writing `target` would overwrite the input or cannot work at all."""
+def check_output(target: str, source: Path, suffixes: tuple[str, ...] = (), option: str = "-o") -> None:
+    """Raise InputError unless `target` is `-` or a new path or a regular file (not a link, device,
+    FIFO or folder) that is not the input, ending in one of `suffixes` (any, if none are given)."""
     if target == "-":
         return
     out = Path(target)
+    try:
+        mode = os.lstat(out).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise InputError(out, None, f"that is a folder; give {option} a file name such as "
+                         f"tags{suffixes[0] if suffixes else '.jsonl'}")
+    if mode is not None and stat.S_ISLNK(mode):
+        raise InputError(out, None, "that is a symbolic link; refusing to replace it (name the file itself)")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise InputError(out, None, "that is not a regular file (a device, FIFO or socket); refusing to replace "
+                         "it (use - for standard output)")
     inputs = entry_files(source) if Path(source).is_dir() else [Path(source)]
-    if out.exists() and any(out.samefile(p) for p in inputs):
-        raise InputError(out, None, "that is the input; refusing to write over it (choose another -o)")
-    if out.is_dir():
-        raise InputError(out, None, "that is a folder; give -o a file name such as tags.jsonl")
+    if mode is not None and any(_same_file(out, p) for p in inputs):
+        raise InputError(out, None, f"that is the input; refusing to write over it (choose another {option})")
+    if suffixes and out.suffix.lower() not in suffixes:
+        raise InputError(out, None, f"cannot tell what to write from {out.suffix or 'no suffix'!r}; end the name "
+                         f"in {' or '.join(suffixes)}, or use - for standard output")
     if not out.parent.is_dir():
         raise InputError(out, None, f"cannot write here: folder {out.parent} does not exist")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
+def remove_leftovers(out: Path) -> list[Path]:
+    """Delete the temporary files that runs writing `out` left when they were killed (they may hold
+    entries): ours, named for `out`, by a process that is gone. Returns what was deleted."""
+    removed = []
+    for tmp in out.parent.glob(f".{glob.escape(out.name)}.*.tmp"):
+        pid = tmp.name[len(out.name) + 2:].split(".", 1)[0]
+        try:
+            if not pid.isdigit() or tmp.lstat().st_uid != os.geteuid() or _alive(int(pid)):
+                continue
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 @contextmanager
@@ -373,7 +612,8 @@ def atomic_output(target: str) -> Iterator[IO[str]]:
         sys.stdout.flush()
         return
     out = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    remove_leftovers(out)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".tmp", dir=out.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             yield handle

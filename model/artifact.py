@@ -1,11 +1,15 @@
 """A model is a directory: `pipeline.joblib` plus `meta.json` (the manifest) plus a model card.
 
-Loading checks the manifest before unpickling: a truncated or edited file, or one pickled by an
-incompatible scikit-learn, is refused with one line that names the remedy.
+Loading checks the manifest field by field before unpickling: a truncated or edited file, a manifest
+for other labels or with thresholds outside (0, 1), or a pickle from an incompatible scikit-learn, is
+refused with one line that names the remedy. Unpickling runs code: which directories may be loaded at
+all is `unstuck.model.store.is_trusted`'s decision, made by the caller.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -15,11 +19,14 @@ from pathlib import Path
 
 import joblib
 
+from unstuck.data.errors import InputError
 from unstuck.data.formats import file_sha256
 from unstuck.data.taxonomy import LABEL_IDS
 
 PIPELINE_FILE = "pipeline.joblib"
 META_FILE = "meta.json"
+# Everything a model directory may hold; replacing a directory deletes nothing else.
+MODEL_FILES = frozenset({PIPELINE_FILE, META_FILE, "MODEL_CARD.md", "report.json"})
 FORMAT = 1
 REMEDY = "run `unstuck train` to rebuild it"
 
@@ -51,9 +58,30 @@ def library_versions() -> dict[str, str]:
     return {"scikit-learn": sklearn.__version__, "spacy": spacy.__version__, "numpy": numpy.__version__}
 
 
-def save_model(directory: Path, pipeline, manifest: Manifest) -> Path:
-    """Write the model to a temporary sibling directory, then move it into place."""
+def check_model_target(directory: Path) -> None:
+    """Raise InputError unless `directory` is a new path, an empty folder, or a model folder (holding
+    nothing but model files): the only things `save_model` may replace."""
     directory = Path(directory)
+    if directory.is_symlink():
+        raise InputError(directory, None, "is a symbolic link; give a new folder name, an empty folder or a model "
+                         "folder; nothing was changed")
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise InputError(directory, None, "is a file, not a folder; give a new folder name, an empty folder or a "
+                         "model folder; nothing was changed")
+    entries = list(directory.iterdir())
+    if entries and not (META_FILE in {p.name for p in entries}
+                        and all(p.name in MODEL_FILES and p.is_file() and not p.is_symlink() for p in entries)):
+        raise InputError(directory, None, "is a folder with other things in it, not a model folder; give a new "
+                         "folder name, an empty folder or a model folder; nothing was deleted")
+
+
+def save_model(directory: Path, pipeline, manifest: Manifest) -> Path:
+    """Write the model to a temporary sibling directory, then move it into place. Only a new path, an
+    empty folder or a model folder is replaced (InputError otherwise, before anything is written)."""
+    directory = Path(directory)
+    check_model_target(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     os.chmod(staging, 0o755)
@@ -71,17 +99,64 @@ def save_model(directory: Path, pipeline, manifest: Manifest) -> Path:
 
 
 def read_manifest(directory: Path) -> Manifest:
+    """The manifest of a model directory, checked field by field; ModelError naming the problem."""
     path = Path(directory) / META_FILE
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        manifest = Manifest(**raw)
-    except FileNotFoundError:
+        raw = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+        problem = manifest_problem(raw)
+        manifest = None if problem else Manifest(**raw)
+    except (FileNotFoundError, NotADirectoryError):
         raise ModelError(f"{directory}: no model here ({META_FILE} missing); {REMEDY}") from None
-    except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError, OSError):
         raise ModelError(f"{path}: manifest is damaged; {REMEDY}") from None
-    if manifest.format != FORMAT or list(manifest.label_ids) != list(LABEL_IDS):
-        raise ModelError(f"{path}: made for a different unstuck model format or label set; {REMEDY}")
+    if problem:
+        raise ModelError(f"{path}: {problem}; {REMEDY}")
     return manifest
+
+
+def manifest_problem(raw) -> str | None:
+    """What is wrong with a parsed meta.json (wrong format, labels, thresholds, versions), or None."""
+    if not isinstance(raw, dict):
+        return "manifest is damaged (not a JSON object)"
+    if raw.get("format", FORMAT) != FORMAT:
+        return f"made for model format {str(raw.get('format'))[:20]}; this unstuck reads format {FORMAT}"
+    labels = raw.get("label_ids")
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        return "manifest has no list of label ids"
+    if labels != list(LABEL_IDS):
+        return f"made for other labels ({_label_difference(labels)})"
+    thresholds = raw.get("thresholds")
+    if not isinstance(thresholds, dict) or set(thresholds) != set(LABEL_IDS):
+        return "manifest needs one threshold per label"
+    for label in LABEL_IDS:
+        value = thresholds[label]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+            return f"threshold for {label} is {str(value)[:20]}, not between 0 and 1"
+    versions = raw.get("library_versions")
+    if not isinstance(versions, dict) or not all(isinstance(versions.get(k), str) for k in ("scikit-learn", "numpy")):
+        return "manifest does not record the scikit-learn and numpy versions the model was built with"
+    sha = raw.get("sha256")
+    if not isinstance(sha, str) or len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):
+        return f"manifest records no sha256 of {PIPELINE_FILE}"
+    for name, kind in (("version", str), ("trained_at", str), ("data_hash", str), ("n_train", int),
+                       ("config", dict), ("metrics", dict)):
+        if name in raw and not isinstance(raw[name], kind):
+            return f'manifest field "{name}" is not a {kind.__name__}'
+    if not raw.get("version") or not raw["version"].isprintable():
+        return "manifest has no usable version name"
+    return None
+
+
+def _label_difference(theirs: list[str]) -> str:
+    missing = [x for x in LABEL_IDS if x not in theirs]
+    extra = [x for x in theirs if x not in LABEL_IDS]
+    parts = ([f"missing {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"] if missing else []) + \
+            ([f"unknown {', '.join(x[:40] for x in extra[:5])}{' ...' if len(extra) > 5 else ''}"] if extra else [])
+    return "; ".join(parts) or "the same labels in another order"
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def check_compatible(manifest: Manifest, directory: Path) -> None:
@@ -102,17 +177,24 @@ def version_mismatch(theirs: dict[str, str]) -> str | None:
 
 
 def load_model(directory: Path):
-    """Return (pipeline, manifest) or raise ModelError."""
+    """Return (pipeline, manifest) or raise ModelError. Unpickling runs code: callers decide whether
+    a directory is trusted (`unstuck.model.store.is_trusted`) before calling this."""
     directory = Path(directory)
     manifest = read_manifest(directory)
     check_compatible(manifest, directory)
     pipeline_path = directory / PIPELINE_FILE
-    if not pipeline_path.exists() or file_sha256(pipeline_path) != manifest.sha256:
+    try:
+        data = pipeline_path.read_bytes()  # unpickle the very bytes that were checked
+    except OSError:
+        data = b""
+    if hashlib.sha256(data).hexdigest() != manifest.sha256:
         raise ModelError(f"{pipeline_path}: model file is missing, truncated or changed; {REMEDY}")
     try:
-        pipeline = joblib.load(pipeline_path)
+        pipeline = joblib.load(io.BytesIO(data))
     except Exception as err:  # unpickling can fail in many ways; all mean the same to a user
         raise ModelError(f"{pipeline_path}: model file cannot be read ({type(err).__name__}); {REMEDY}") from None
+    if not callable(getattr(pipeline, "predict_proba", None)):
+        raise ModelError(f"{pipeline_path}: holds no scikit-learn pipeline; {REMEDY}")
     return pipeline, manifest
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing
@@ -170,11 +173,22 @@ def _tag_in_pool(chunks: Iterator[list], tagger: Tagger, workers: int,
 
 def _start_worker(model_path: str | None) -> None:
     """Load the model once per worker, unless it came with the fork. Ctrl-C is left to the parent,
-    which stops the pool cleanly."""
+    which stops the pool cleanly; SIGTERM and SIGHUP end a worker at once, and so does its parent's
+    death (even by SIGKILL, which leaves no one to stop the pool)."""
     global _worker_tagger
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):  # not the parent's handlers, inherited through fork
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     if _worker_tagger is None:
         _worker_tagger = Tagger.load(model_path)
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _tag_in_worker(texts: list[str], evidence: bool) -> list[Tagging | EntryTooLong]:

@@ -39,12 +39,16 @@ def list_models() -> list[dict]:
 
 def use_model(version: str) -> None:
     """Make `version` the active model, or raise UnknownModel naming the known versions."""
-    if _meta(version) is None:
+    if _meta(version) is None or (version != store.SHIPPED and store.model_path(version).is_symlink()):
         known = ", ".join(row["version"] for row in list_models())
-        there = store.model_path(version).exists() and version != store.SHIPPED
+        there = _is_name(version) and store.model_path(version).exists() and version != store.SHIPPED
         why = f"{store.model_path(version)} is not a usable model" if there else f"no model {version!r}"
         raise UnknownModel(f"{why}; known: {known} (see `unstuck models`)")
     store.set_active(version)
+
+
+def _is_name(version: str) -> bool:
+    return version == store.SHIPPED or bool(store.MODEL_NAME.fullmatch(version))
 
 
 def _user_versions() -> list[str]:
@@ -56,7 +60,7 @@ def _user_versions() -> list[str]:
 
 def _meta(version: str) -> dict | None:
     """The manifest as a dict if it is one we can use (right format and label set), else None."""
-    if not version or "/" in version or version.startswith("."):
+    if not version or not _is_name(version):
         return None
     try:
         meta = json.loads((store.model_path(version) / META_FILE).read_text(encoding="utf-8"))

@@ -132,6 +132,8 @@ def run_on_dask(client: Client, partitions: list[FilePartition], out_dir: str | 
 def check_output_folder(out_dir: str | os.PathLike, partitions: list[FilePartition]) -> None:
     """Raise InputError unless `out_dir` is, or can be made, a folder for these partitions' outputs."""
     out = Path(out_dir)
+    if out.is_symlink():
+        raise InputError(out, None, "that is a symbolic link; name the folder itself")
     if (out.exists() and not out.is_dir()) or (not out.exists() and out.suffix.lower() in (".jsonl", ".csv")):
         raise InputError(out, None, "with --scheduler, -o names a folder for the partitions, e.g. -o tagged/")
     if not out.parent.is_dir():
@@ -150,6 +152,10 @@ def _tag_on_worker(partition: FilePartition, out_dir: str, model: ModelSource, o
         return write_partition(partition, out_dir, cached_tagger(directory, model.sha256), options, evidence, strict)
     except InputError as err:
         raise PartitionInputError(err.path, err.line, err.reason) from None
+    except ModelError:
+        raise
+    except Exception as err:  # Dask logs a task's error on the worker; its message could quote an entry
+        raise RuntimeError(f"partition {partition.index} of {partition.source} failed ({type(err).__name__})") from None
 
 
 class ModelShipment(WorkerPlugin):

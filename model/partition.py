@@ -261,7 +261,7 @@ def _open_span(path: str, span: tuple[int, int] | None, encoding: str) -> io.Tex
     if codecs.lookup(encoding).name == "utf-8":
         encoding = "utf-8-sig"  # as formats._open_text: a byte-order mark at the start is dropped
     return io.TextIOWrapper(io.BufferedReader(_Span(path, start, end)), encoding=encoding,
-                            errors="surrogateescape", newline="")
+                            errors="surrogateescape", newline="\n")  # a file with a lone CR is never cut
 
 
 def _cuts(path: Path, kind: InputKind, options: ReadOptions,
@@ -322,7 +322,7 @@ def _csv_record_ends(lines: _Lines, options: ReadOptions) -> Iterator[tuple[int,
             yield raw.decode(options.encoding, errors="surrogateescape")
 
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
-    reader = csv.reader(decoded(), delimiter=options.delimiter)
+    reader = csv.reader(decoded(), delimiter=options.delimiter, strict=True)
     try:
         for _ in reader:
             yield lines.count, lines.offset

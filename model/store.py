@@ -1,4 +1,5 @@
-"""Where a user's models and added examples live: `UNSTUCK_HOME`, else the platform data directory.
+"""Where a user's models and added examples live: `UNSTUCK_HOME`, else the platform data directory,
+and which model directories are trusted (a model is a pickle: loading one runs its code).
 
 The installed package is never written to; the shipped model is always there to return to.
 """
@@ -6,11 +7,14 @@ The installed package is never written to; the shipped model is always there to 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from unstuck.model import DEFAULT_MODEL_DIR
+from unstuck.model.artifact import ModelError
 
 SHIPPED = "shipped"
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def home() -> Path:
@@ -49,4 +53,27 @@ def set_active(version: str) -> None:
 
 
 def model_path(version: str) -> Path:
-    return DEFAULT_MODEL_DIR if version == SHIPPED else models_dir() / version
+    """The directory of model `version`: the shipped one, or a folder directly in `models_dir()`.
+    ModelError for anything that is not a plain name (a path could point anywhere)."""
+    if version == SHIPPED:
+        return DEFAULT_MODEL_DIR
+    if not MODEL_NAME.fullmatch(version):
+        raise ModelError(f"{version!r} is not a model name; see `unstuck models` for the names, or "
+                         "`unstuck models use shipped`")
+    return models_dir() / version
+
+
+def is_trusted(directory: str | os.PathLike) -> bool:
+    """True for the shipped model and the folders directly in the user's models directory: the
+    places unstuck itself writes models. Anything else could hold a pickle from anyone."""
+    try:
+        resolved = Path(directory).resolve(strict=True)
+        shipped = DEFAULT_MODEL_DIR.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    if resolved == shipped:
+        return True
+    try:
+        return resolved.parent == models_dir().resolve(strict=True) and resolved.is_dir()
+    except (OSError, RuntimeError):
+        return False

@@ -67,3 +67,43 @@ def in_tmp(tmp_path, monkeypatch):
     """Run in the test's own directory, so that relative paths land there."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+class _Payload:
+    """Unpickling this creates the file `marker`: a stand-in for any code a hostile pickle runs."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import pathlib
+
+        return pathlib.Path.touch, (pathlib.Path(self.marker),)
+
+
+@pytest.fixture
+def payload_model(tmp_path):
+    """make(where, **meta_changes): a model folder at `where` whose meta.json is the shipped one's (with
+    `meta_changes` and the payload's sha256), and whose pipeline.joblib, if ever unpickled, creates
+    tmp_path/PWNED. Returns (folder, marker)."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    import joblib
+
+    from unstuck.model import DEFAULT_MODEL_DIR
+
+    marker = tmp_path / "PWNED"
+
+    def make(where, **meta_changes):
+        folder = Path(where)
+        folder.mkdir(parents=True)
+        joblib.dump(_Payload(str(marker)), folder / "pipeline.joblib")
+        meta = json.loads((DEFAULT_MODEL_DIR / "meta.json").read_text(encoding="utf-8"))
+        meta["sha256"] = hashlib.sha256((folder / "pipeline.joblib").read_bytes()).hexdigest()
+        meta.update(meta_changes)
+        (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        return folder, marker
+
+    return make

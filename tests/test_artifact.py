@@ -47,7 +47,7 @@ def test_artifact_other_sklearn_version_is_refused(model_copy):
 
 def test_artifact_cli_refuses_a_broken_model_in_one_line(model_copy):
     (model_copy / PIPELINE_FILE).write_bytes(b"garbage")
-    result = runner.invoke(app, ["tag", "--model", str(model_copy), "some text"])
+    result = runner.invoke(app, ["tag", "--model", str(model_copy), "--trust-model", "some text"])
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "unstuck train" in result.stderr

@@ -64,14 +64,15 @@ def local_batch(source, model_dir, *args: str) -> tuple[bytes, list[str]]:
     """Local batch's output bytes and its stderr lines, for `--workers 1`."""
     target = f"local-{len(os.listdir('.'))}.jsonl"
     result = runner.invoke(app, ["batch", str(source), "-o", target, "--workers", "1", "--model", str(model_dir),
-                                 *args])
+                                 "--trust-model", *args])
     assert result.exit_code == 0, result.stderr
     with open(target, "rb") as handle:
         return handle.read(), result.stderr.splitlines()
 
 
 def on_cluster(client, model_dir, *args: str):
-    return runner.invoke(app, ["batch", *args, "--scheduler", client.scheduler.address, "--model", str(model_dir)])
+    return runner.invoke(app, ["batch", *args, "--scheduler", client.scheduler.address, "--model", str(model_dir),
+                               "--trust-model"])
 
 
 def parts(folder) -> bytes:

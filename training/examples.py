@@ -15,7 +15,7 @@ from pathlib import Path
 
 from unstuck.data import SEED_DIR
 from unstuck.data.errors import InputError
-from unstuck.data.examples import Example, load_seed, normalise, read_examples, write_examples
+from unstuck.data.examples import Example, load_seed, normalise, read_examples, too_long, write_examples
 from unstuck.model import store
 
 KEY_CHARS = 8
@@ -93,6 +93,11 @@ def sort_new(path: Path) -> Additions:
     unanswered = _unanswered_lines(path)
     additions = Additions(errors=[e for e in result.errors if e.line not in unanswered])
     additions.errors += [InputError(path, line, UNANSWERED) for line in sorted(unanswered)]
+    from unstuck.model.nlp import MAX_CHARS  # here: `unstuck examples` must not load spaCy
+
+    oversize = too_long(path, result.examples, MAX_CHARS)  # stored, it would break every later training run
+    additions.errors += oversize
+    result.examples = [e for e in result.examples if e.line not in {error.line for error in oversize}]
     seed = {normalise(e.text) for e in load_seed()}
     added = {normalise(a.example.text): a for a in added_examples()}
     for example in result.examples:

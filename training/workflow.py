@@ -17,6 +17,7 @@ from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model import catalog, store
 from unstuck.model.artifact import Manifest, ModelError, library_versions, save_model
 from unstuck.model.crisis_model import CrisisModelError, default_model, rebuilt_dir
+from unstuck.model.nlp import MAX_CHARS
 from unstuck.model.tagger import Tagger
 from unstuck.training.card import model_card
 from unstuck.training.crisis import rebuild as rebuild_crisis
@@ -71,8 +72,12 @@ def store_examples(examples: list[Example], name: str) -> Path:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     target = directory / f"{stamp}-{Path(name).stem}.jsonl"
     tmp = target.with_suffix(".tmp")
-    write_examples(tmp, [Example(e.id, e.text, e.labels, "user", e.group or "user") for e in examples])
-    os.replace(tmp, target)
+    try:
+        write_examples(tmp, [Example(e.id, e.text, e.labels, "user", e.group or "user") for e in examples])
+        os.replace(tmp, target)
+    except BaseException:  # a half-written file of entries must not stay behind
+        tmp.unlink(missing_ok=True)
+        raise
     return target
 
 
