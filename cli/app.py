@@ -102,22 +102,30 @@ def tag(
     text: Optional[str] = typer.Argument(None, help="The entry. Omit it to read standard input or paste."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (with evidence) instead."),
     audience: Audience = FOR_OPTION,
-    region: Optional[str] = typer.Option(None, "--region", help="Crisis numbers for: us, ca, uk, ie, au, nz, eu."),
+    region: Optional[str] = typer.Option(
+        None, "--region", help="Help lines for: us, ca, uk, ie, au, nz, eu [default: `unstuck region`, "
+                               "else the system locale, else every region's]."),
     model: Optional[Path] = MODEL_OPTION,
 ) -> None:
     """Tag one journal entry: its likely barriers, why, and what to try next.
 
     Examples:  unstuck tag "I keep cancelling, work is insane"   |   pbpaste | unstuck tag --json
     """
-    from unstuck.data.resources import resource_for
+    from unstuck.data.resources import UnknownRegion
+    from unstuck.model.region import chosen_region
     from unstuck.model.tagger import EntryTooLong
 
     from unstuck.cli.render import tagging_view
 
+    try:
+        chosen = chosen_region(region)
+    except UnknownRegion as err:
+        fail(str(err))
     entry = read_entry(text)
     if not entry.strip():
         fail("no text given; pass the entry as an argument, pipe it in, or paste it at the prompt")
     tagger = get_tagger(model)
+    tagger.region = chosen
     try:
         tagging = tagger.tag(entry)
     except EntryTooLong as err:
@@ -128,7 +136,7 @@ def tag(
         out["next_steps"] = {k: list(default_taxonomy()[k].steps_for(audience)) for k in tagging.labels}
         typer.echo(json.dumps(out, ensure_ascii=False))
     else:
-        typer.echo(tagging_view(tagging, default_taxonomy(), audience, resource_for(region), tagger.version))
+        typer.echo(tagging_view(tagging, default_taxonomy(), audience, tagger.version, chosen is not None))
 
 
 @app.command()
@@ -208,3 +216,4 @@ def _leave(code) -> None:
 from unstuck.cli import commands  # noqa: E402,F401  registers train, evaluate, batch, models, data
 from unstuck.cli import batch  # noqa: E402,F401
 from unstuck.cli import report  # noqa: E402,F401
+from unstuck.cli import region  # noqa: E402,F401  registers region set/show/clear

@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from unstuck.data.resources import HelpLine, help_lines
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model import store
 from unstuck.model.artifact import Manifest, load_model
 from unstuck.model.evidence import Evidence, find_evidence, token_weights
 from unstuck.model.fast_tfidf import fast_blocks, same, stack
 from unstuck.model.nlp import MAX_CHARS, doc_features, get_nlp
+from unstuck.model.region import chosen_region
 from unstuck.model.safety import CrisisMatch, default_screen
 
 BATCH_SIZE = 128
@@ -36,6 +38,9 @@ class Tagging:
     crisis: bool
     crisis_matches: list[CrisisMatch] = field(default_factory=list)
     evidence: dict[str, list[Evidence]] = field(default_factory=dict)
+    safety: bool = False  # someone is hurting the writer now (see model/safety.py)
+    safety_matches: list[CrisisMatch] = field(default_factory=list)
+    resources: list[HelpLine] = field(default_factory=list)  # the help lines to show; empty unless flagged
 
     def as_dict(self, evidence: bool = False) -> dict:
         out = {
@@ -43,6 +48,9 @@ class Tagging:
             "scores": {k: round(v, 4) for k, v in self.scores.items()},
             "crisis": self.crisis,
             "crisis_matches": [m.as_dict() for m in self.crisis_matches],
+            "safety": self.safety,
+            "safety_matches": [m.as_dict() for m in self.safety_matches],
+            "resources": [line.as_dict() for line in self.resources],
         }
         if evidence:
             out["evidence"] = {k: [e.as_dict() for e in v] for k, v in self.evidence.items()}
@@ -68,6 +76,8 @@ class Tagger:
         self.thresholds = {k: float(manifest.thresholds.get(k, 0.5)) for k in LABEL_IDS}
         self.nlp = get_nlp()
         self.screen = default_screen()
+        # whose help lines a flagged entry carries: the saved preference or the locale, else every region's
+        self.region = chosen_region(strict=False)
         self._fast = _FastScores.for_pipeline(pipeline, self.nlp)
 
     @classmethod
@@ -111,6 +121,8 @@ class Tagger:
         scores = {label: float(p) for label, p in zip(LABEL_IDS, row)}
         labels = sorted((k for k in LABEL_IDS if scores[k] >= self.thresholds[k]), key=lambda k: -scores[k])
         tagging = Tagging(labels, scores, crisis.flagged, list(crisis.matches))
+        if crisis.flagged:
+            tagging.resources = help_lines(self.region, crisis=crisis.flagged, safety=False)
         if evidence and labels:
             tagging.evidence = self._evidence(doc, labels)
         return tagging
