@@ -21,7 +21,7 @@ The entry is flagged when any candidate survives.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -36,7 +36,8 @@ from unstuck.data import DATA_DIR
 from unstuck.data.errors import InputError
 
 PATTERNS_PATH = DATA_DIR / "crisis_patterns.toml"
-SECTIONS = ("rule", "figurative", "denial", "resolved")
+SECTIONS = ("rule", "figurative", "denial", "resolved", "over")
+SAFETY = "safety"  # the kind of rule that raises the safety concern (someone hurting the writer now)
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,10 @@ class CrisisMatch:
 
 @dataclass(frozen=True)
 class CrisisResult:
-    flagged: bool
+    flagged: bool  # crisis: risk to the writer's life, or to someone else's
     matches: tuple[CrisisMatch, ...]
+    safety: bool = False  # someone is hurting the writer now
+    safety_matches: tuple[CrisisMatch, ...] = ()
 
 
 class CrisisScreen:
@@ -68,6 +71,10 @@ class CrisisScreen:
         self.kinds: dict[str, str] = {}
         self.hedges = frozenset(w.lower() for w in config.get("hedges", []))
         self.present = frozenset(w.lower() for w in config.get("present", []))
+        self.over_present = frozenset(w.lower() for w in config.get("over_present", []))
+        rules = config.get("rule", [])
+        self.strong = frozenset(str(r.get("id")) for r in rules if r.get("strong"))  # figurative spans can't drop
+        self.yields = frozenset(str(r.get("id")) for r in rules if r.get("yields_to_safety"))
         lemmatizer = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None
         self.matchers = {section: _build(nlp, lemmatizer, section, config.get(section, []), self.kinds)
                          for section in SECTIONS}
@@ -79,13 +86,14 @@ class CrisisScreen:
     def screen_many(self, docs: list[Doc], texts: list[str] | None = None) -> list[CrisisResult]:
         """`texts`, the docs' texts if the caller has them (spaCy rebuilds `Doc.text` token by token)."""
         results = [self._rules(doc) for doc in docs]
-        unflagged = [i for i, result in enumerate(results) if not result.flagged]
+        # the model adds crisis flags only: not where a rule flagged, nor where the writer's own abuse explains it
+        unflagged = [i for i, result in enumerate(results) if not result.flagged and not result.safety]
         if self.model is None or not unflagged:
             return results
         scores = self.model.probabilities([docs[i].text if texts is None else texts[i] for i in unflagged])
         for i, score in zip(unflagged, scores):
             if score >= self.model.threshold and self._still_at_risk(docs[i]):
-                results[i] = CrisisResult(flagged=True, matches=(self._model_match(docs[i]),))
+                results[i] = replace(results[i], flagged=True, matches=(self._model_match(docs[i]),))
         return results
 
     def _still_at_risk(self, doc: Doc) -> bool:
@@ -119,18 +127,28 @@ class CrisisScreen:
         if not candidates:  # the other sections only ever drop a rule's match
             return CrisisResult(flagged=False, matches=())
         found = {section: self._section(doc, shadow, words, section) for section in SECTIONS[1:]}
+        writer_abuse = [c for c in candidates if self.kinds.get(c.label_) == SAFETY]
         kept = []
-        for span in _dedupe(candidates):
-            if _overlaps(span, found["figurative"]):
+        for span in _dedupe(writer_abuse) + _dedupe([c for c in candidates if c not in writer_abuse]):
+            kind = self.kinds.get(span.label_, "")
+            if span.label_ not in self.strong and _overlaps(span, found["figurative"]):
                 continue
             if any(_overlaps(span, [d]) and not self._hedged(d) for d in found["denial"]):
                 continue
-            if self._resolved(span, found["resolved"]):
+            if self._resolved(span, found["resolved"], self.present):
                 continue
-            kept.append(
-                CrisisMatch(span.label_, self.kinds.get(span.label_, ""), span.start_char, span.end_char, span.text)
-            )
-        return CrisisResult(flagged=bool(kept), matches=tuple(kept))
+            if kind == SAFETY and self._resolved(span, found["over"], self.over_present):
+                continue
+            kept.append(span)
+        # The writer's own abuse (a safety match, kept or found to be over) is not a dependent's.
+        crisis = [m for m in kept if self.kinds.get(m.label_) != SAFETY and not (
+            (self.kinds.get(m.label_) == "dependent" or m.label_ in self.yields) and _overlaps(m, writer_abuse))]
+        safety = [m for m in kept if self.kinds.get(m.label_) == SAFETY]
+        return CrisisResult(flagged=bool(crisis), matches=tuple(self._match(m) for m in crisis),
+                            safety=bool(safety), safety_matches=tuple(self._match(m) for m in safety))
+
+    def _match(self, span: Span) -> CrisisMatch:
+        return CrisisMatch(span.label_, self.kinds.get(span.label_, ""), span.start_char, span.end_char, span.text)
 
     def _section(self, doc: Doc, shadow: Doc, words: "_FoldedEntry", section: str) -> list[Span]:
         """One section's matches on the folded copy, as spans of the entry's own Doc."""
@@ -141,12 +159,13 @@ class CrisisScreen:
         after = denial.doc[denial.end : sentence.end]
         return any(t.lower_ in self.hedges for t in after)
 
-    def _resolved(self, span: Span, markers: list[Span]) -> bool:
+    def _resolved(self, span: Span, markers: list[Span], present: frozenset[str]) -> bool:
+        """True when the span's sentence holds one of `markers` and none of the `present` words."""
         sentence = span.sent if span.doc.has_annotation("SENT_START") else span.doc[:]
         in_sentence = [m for m in markers if m.start >= sentence.start and m.end <= sentence.end]
         if not in_sentence:
             return False
-        return not any(t.lower_ in self.present for t in sentence)
+        return not any(t.lower_ in present for t in sentence)
 
 
 @lru_cache(maxsize=1)

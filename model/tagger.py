@@ -120,9 +120,10 @@ class Tagger:
     def _tagging(self, doc, row, crisis, evidence: bool) -> Tagging:
         scores = {label: float(p) for label, p in zip(LABEL_IDS, row)}
         labels = sorted((k for k in LABEL_IDS if scores[k] >= self.thresholds[k]), key=lambda k: -scores[k])
-        tagging = Tagging(labels, scores, crisis.flagged, list(crisis.matches))
-        if crisis.flagged:
-            tagging.resources = help_lines(self.region, crisis=crisis.flagged, safety=False)
+        tagging = Tagging(labels, scores, crisis.flagged, list(crisis.matches), safety=crisis.safety,
+                          safety_matches=list(crisis.safety_matches))
+        if crisis.flagged or crisis.safety:
+            tagging.resources = help_lines(self.region, crisis=crisis.flagged, safety=crisis.safety)
         if evidence and labels:
             tagging.evidence = self._evidence(doc, labels)
         return tagging
