@@ -12,6 +12,8 @@ from __future__ import annotations
 import gzip
 import json
 import pickle
+
+import numpy as np
 from functools import lru_cache
 from pathlib import Path
 
@@ -100,12 +102,39 @@ class CrisisModel:
             offset += len(entry)
         rows = np.repeat(np.arange(sum(counts)), [b - a + 1 for ws in windows for a, b in ws])
         member = sparse.csr_matrix((np.ones(len(columns)), (rows, np.array(columns))), shape=(sum(counts), len(flat)))
-        features = []
-        for block in blocks:
+        linear = self._linear
+        if linear is None:
+            features = [block.weigh(member @ block.counts(flat)) for block in blocks]
+            return _split([float(p) for p in classifier.predict_proba(stack(features))[:, 1]], counts)
+        # logistic regression on L2-normalised TF-IDF blocks, worked out row by row without building
+        # the feature matrix: per block, (weighted counts . coefficients) / norm of the weighted counts
+        logit = np.full(sum(counts), linear[1])
+        for block, coef in zip(blocks, linear[0]):
             summed = member @ block.counts(flat)
-            summed.sort_indices()
-            features.append(block.weigh(summed))
-        return _split([float(p) for p in classifier.predict_proba(stack(features))[:, 1]], counts)
+            if not summed.nnz:
+                continue
+            weights = np.log(summed.data) + 1.0 if block.sublinear_tf else summed.data
+            if block.idf is not None:
+                weights = weights * block.idf[summed.indices]
+            starts = summed.indptr[:-1]
+            filled = np.diff(summed.indptr) > 0
+            dot = np.add.reduceat(weights * coef[summed.indices], starts[filled])
+            norm = np.sqrt(np.add.reduceat(weights * weights, starts[filled]))
+            logit[filled] += dot / norm
+        return _split([float(p) for p in 1.0 / (1.0 + np.exp(-logit))], counts)
+
+    @property
+    def _linear(self):
+        """(per-block coefficients, intercept) when the classifier is a binary logistic regression over
+        L2-normalised blocks (what training/crisis.py builds); else None."""
+        if self._fast is None:
+            return None
+        blocks, classifier = self._fast
+        if type(classifier).__name__ != "LogisticRegression" or getattr(classifier, "coef_", None) is None \
+                or classifier.coef_.shape[0] != 1 or any(b.norm != "l2" for b in blocks):
+            return None
+        coef, edges = classifier.coef_[0], np.cumsum([0] + [len(b.vocabulary) for b in blocks])
+        return [coef[a:b] for a, b in zip(edges[:-1], edges[1:])], float(classifier.intercept_[0])
 
 
 def _split(values: list[float], counts: list[int]) -> list[list[float]]:

@@ -122,15 +122,16 @@ class CrisisScreen:
         kill me", "I'm not suicidal", "five years since my attempt"): the rules have explained their
         risk words. A window holding one of them is not flagged by the model."""
         words = self.folder.fold(doc)
-        if not any(self.matchers[s].could_match(words.everything) for s in ("figurative", "denial", "resolved", "over")) \
-                and not self.matchers["rule"].could_match(words.everything):
+        # each section only where it could match (most entries lack a word each of its phrases needs)
+        sections = [s for s in SECTIONS if self.matchers[s].could_match(words.everything)]
+        if not sections:
             return set()
         shadow = words.shadow()
-        spans = self._section(doc, shadow, words, "figurative")
-        spans += [d for d in self._section(doc, shadow, words, "denial") if not self._hedged(d)]
-        spans += [m for m in self._section(doc, shadow, words, "resolved") if self._resolved(m, [m], self.present)]
-        spans += [m for m in self._section(doc, shadow, words, "over") if self._resolved(m, [m], self.over_present)]
-        spans += [m for m in self._section(doc, shadow, words, "rule") if self.kinds.get(m.label_) == SAFETY]
+        found = {s: self._section(doc, shadow, words, s) if s in sections else [] for s in SECTIONS}
+        spans = found["figurative"] + [d for d in found["denial"] if not self._hedged(d)]
+        spans += [m for m in found["resolved"] if self._resolved(m, [m], self.present)]
+        spans += [m for m in found["over"] if self._resolved(m, [m], self.over_present)]
+        spans += [m for m in found["rule"] if self.kinds.get(m.label_) == SAFETY]
         bounds = words.bounds
         return {k for span in spans for k, (a, b) in enumerate(bounds) if span.start < b and a < span.end}
 
