@@ -30,7 +30,8 @@ SNIFF_BYTES = 8192
 CSV_FIELD_LIMIT = 10_000_000
 # Lone surrogates are how `surrogateescape` marks bytes that did not decode.
 UNDECODED = re.compile("[\udc80-\udcff]")
-OUTPUT_KEYS = ("id", "labels", "scores", "crisis", "crisis_matches", "evidence")
+OUTPUT_KEYS = ("id", "labels", "scores", "crisis", "crisis_matches", "safety", "safety_matches", "resources",
+               "evidence")
 
 
 @dataclass(frozen=True)
