@@ -134,7 +134,9 @@ def tag(
     text: Optional[str] = typer.Argument(None, help="The entry. Omit it to read standard input or paste."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (with evidence) instead."),
     audience: Audience = FOR_OPTION,
-    region: Optional[str] = typer.Option(None, "--region", help="Crisis numbers for: us, ca, uk, ie, au, nz, eu."),
+    region: Optional[str] = typer.Option(
+        None, "--region", help="Help lines for: us, ca, uk, ie, au, nz, eu [default: `unstuck region`, "
+                               "else the system locale, else every region's]."),
     all_steps: bool = typer.Option(False, "--all", help=f"Show every next step, not the top {TOP_STEPS} per tag."),
     model: Optional[Path] = MODEL_OPTION,
     trust_model: bool = TRUST_OPTION,
@@ -143,15 +145,21 @@ def tag(
 
     Examples:  unstuck tag "I keep cancelling, work is insane"   |   pbpaste | unstuck tag --json
     """
-    from unstuck.data.resources import resource_for
+    from unstuck.data.resources import UnknownRegion
+    from unstuck.model.region import chosen_region
     from unstuck.model.tagger import EntryTooLong
 
     from unstuck.cli.render import tagging_view
 
+    try:
+        chosen = chosen_region(region)
+    except UnknownRegion as err:
+        fail(str(err))
     entry = read_entry(text)
     if not entry.strip():
         fail("no text given; pass the entry as an argument, pipe it in, or paste it at the prompt")
     tagger = get_tagger(model, trust_model)
+    tagger.region = chosen
     try:
         tagging = tagger.tag(entry)
     except EntryTooLong as err:
@@ -162,7 +170,7 @@ def tag(
         out["next_steps"] = {k: list(default_taxonomy()[k].steps_for(audience)) for k in tagging.labels}
         typer.echo(json.dumps(out, ensure_ascii=False))
     else:
-        view = tagging_view(tagging, default_taxonomy(), audience, resource_for(region), tagger.version,
+        view = tagging_view(tagging, default_taxonomy(), audience, tagger.version, chosen is not None,
                             max_steps=None if all_steps else TOP_STEPS)
         typer.echo(printable(view, keep="\n"))  # evidence quotes the entry: no control sequences from it
 
@@ -294,3 +302,4 @@ from unstuck.cli import batch  # noqa: E402,F401
 from unstuck.cli import report  # noqa: E402,F401
 from unstuck.cli import examples  # noqa: E402,F401
 from unstuck.cli import review  # noqa: E402,F401
+from unstuck.cli import region  # noqa: E402,F401  registers region set/show/clear

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import textwrap
 
-from unstuck.data.resources import Resource
 from unstuck.data.taxonomy import Audience, Label
 
 NOT_A_DIAGNOSIS = (
@@ -13,26 +12,51 @@ NOT_A_DIAGNOSIS = (
 )
 
 
-def crisis_message(resource: Resource) -> str:
-    lines = [
-        "Some of what you wrote sounds like you, or someone you describe, may be at risk of harm.",
-        "You deserve support right now, and you do not have to handle this alone.",
-        "",
-        f"  Crisis line ({resource.name}): {resource.crisis_line}",
-        f"  Emergency: {resource.emergency} if anyone is in immediate danger.",
-    ]
-    if resource.also:
-        lines.append(f"  {resource.also}")
-    lines.append("  (Use --region us, ca, uk, ie, au, nz or eu for a local number.)")
+def help_message(tagging, region_chosen: bool) -> str:
+    """The help that leads a flagged entry's view: for a safety concern the abuse lines first, for a
+    crisis the crisis lines; always with numbers (every region's when none was chosen)."""
+    lines: list[str] = []
+    if tagging.safety:
+        lines += ["Some of what you wrote sounds like someone may be hurting you now. That is not your fault,",
+                  "and there are people whose job is to help you be safe."]
+    if tagging.crisis:
+        lines += ["Some of what you wrote sounds like you, or someone you describe, may be at risk of harm.",
+                  "You deserve support right now, and you do not have to handle this alone."]
+    lines.append("")
+    by_region: dict[str, list] = {}
+    for line in tagging.resources:
+        by_region.setdefault(line.region_name, []).append(line)
+    for region_name, found in by_region.items():
+        if len(by_region) == 1 and region_chosen:
+            lines += [f"  {_reach(line)}." for line in found]
+        else:  # every region's numbers: one line each
+            lines.append(f"  {region_name}: " + "; ".join(_reach(line, short=True) for line in found) + ".")
+    if len(by_region) > 1 or not region_chosen:
+        lines.append("  Call the emergency number if anyone is in immediate danger.")
+    lines.append(f"  {ALSO}")
+    if not region_chosen:
+        lines.append("  Elsewhere: your local emergency number or a local crisis line. For one region's numbers, "
+                     "use --region or `unstuck region set uk` (us, ca, uk, ie, au, nz, eu).")
     return "\n".join(lines)
 
 
-def tagging_view(tagging, taxonomy: dict[str, Label], audience: Audience, resource: Resource, version: str,
-                 max_steps: int | None = None) -> str:
+def _reach(line, short: bool = False) -> str:
+    if line.kind == "emergency" and short:
+        return f"emergency {line.reach.removeprefix('call ')}"
+    if line.kind == "emergency":
+        return f"Emergency: {line.reach.removeprefix('call ')} if anyone is in immediate danger"
+    return f"{line.name}: {line.reach}"
+
+
+ALSO = "If you can, reach out now to someone you trust and tell them how things are."
+
+
+def tagging_view(tagging, taxonomy: dict[str, Label], audience: Audience, version: str,
+                 region_chosen: bool = True, max_steps: int | None = None) -> str:
     """The human view of one tagging; `max_steps` next steps per tag (None: all, and no hint)."""
     out: list[str] = []
-    if tagging.crisis:
-        out += [crisis_message(resource), ""]
+    if tagging.crisis or tagging.safety:
+        out += [help_message(tagging, region_chosen), ""]
     if tagging.labels:
         out.append(f"Possible barriers in this entry (model {version}):")
         for label_id in tagging.labels:
@@ -48,7 +72,7 @@ def tagging_view(tagging, taxonomy: dict[str, Label], audience: Audience, resour
                 out.append(f"      ({more} more next step{'s' if more > 1 else ''}: --all)")
     else:
         out.append(f"No barrier to therapy found in this entry (model {version}).")
-    if not tagging.crisis:
+    if not (tagging.crisis or tagging.safety):
         out += ["", "No crisis language was found. The screen can miss things: if you or someone else is in "
                 "danger, contact local emergency services."]
     out += ["", NOT_A_DIAGNOSIS]

@@ -125,15 +125,14 @@ class Session:
 
 
 def entry_view(row, tagging, at: int, total: int) -> str:
-    from unstuck.cli.render import crisis_message
-    from unstuck.data.resources import resource_for
+    from unstuck.cli.render import help_message
     from unstuck.training.examples import text_start
 
     text = text_start(row.text, SHOWN_CHARS)
     lines = ["", f"[{at + 1}/{total}] entry {row.id}", textwrap.fill(text, 96, initial_indent="  ",
                                                                      subsequent_indent="  ")]
-    if tagging.crisis:
-        lines += ["", crisis_message(resource_for(None))]
+    if tagging.crisis or tagging.safety:
+        lines += ["", help_message(tagging, region_chosen=False)]
     if tagging.labels:
         lines.append("the model says:")
         for label in tagging.labels:

@@ -41,7 +41,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 OUTPUT_SUFFIXES = (".jsonl", ".csv")
 # JSON deeper than this in a field we use is refused: Python's own limit depends on the stack in use.
 MAX_DEPTH = 100
-OUTPUT_KEYS = ("id", "labels", "scores", "crisis", "crisis_matches", "evidence")
+OUTPUT_KEYS = ("id", "labels", "scores", "crisis", "crisis_matches", "safety", "safety_matches", "resources",
+               "evidence")
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,15 @@ from __future__ import annotations
 import gzip
 import json
 import pickle
+
+import numpy as np
 from functools import lru_cache
 from pathlib import Path
 
 from unstuck.data import DATA_DIR
 from unstuck.model import store
 from unstuck.model.artifact import ModelError
-from unstuck.model.fast_tfidf import fast_blocks, same, stack
+from unstuck.model.fast_tfidf import FastTfidf, fast_blocks, same, stack
 
 CRISIS_DIR = DATA_DIR / "crisis"
 MODEL_FILE, META_FILE = "model.pickle.gz", "model.json"
@@ -34,9 +36,17 @@ class CrisisModelError(ModelError):
 
 
 class CrisisModel:
-    def __init__(self, pipeline, threshold: float) -> None:
+    """`threshold` applies to a whole entry; `window_threshold` to a shorter window of it (one to three
+    sentences), where more chances to cross it call for a higher bar."""
+
+    def __init__(self, pipeline, threshold: float, window_threshold: float | None = None) -> None:
         self.pipeline, self.threshold = pipeline, float(threshold)
+        self.window_threshold = self.threshold if window_threshold is None else float(window_threshold)
         self._fast = _fast_blocks(pipeline)
+
+    def limit(self, window: tuple[int, int], sentences: int) -> float:
+        """The threshold for a window (first, last sentence) of an entry of `sentences` sentences."""
+        return self.threshold if window == (0, sentences - 1) else self.window_threshold
 
     @classmethod
     def load(cls, directory: Path = CRISIS_DIR) -> "CrisisModel":
@@ -54,7 +64,7 @@ class CrisisModel:
             if file_sha256(model_path) != meta.get("sha256"):
                 raise CrisisModelError(f"{model_path}: crisis model file is missing, truncated or changed")
             with gzip.open(model_path, "rb") as handle:
-                return cls(pickle.load(handle), meta["threshold"])
+                return cls(pickle.load(handle), meta["threshold"], meta.get("window_threshold"))
         except CrisisModelError:
             raise
         except Exception as err:  # missing, damaged or unreadable: all mean the same to a user
@@ -67,6 +77,72 @@ class CrisisModel:
             return [float(p) for p in self.pipeline.predict_proba(texts)[:, 1]]
         blocks, classifier = self._fast
         return [float(p) for p in classifier.predict_proba(stack([b.transform(texts) for b in blocks]))[:, 1]]
+
+
+    def window_probabilities(self, sentences: list[list[str]], windows: list[list[tuple[int, int]]]) -> list[list[float]]:
+        """For each entry (its sentences' texts), the probability of each of its windows (first and
+        last sentence, inclusive). Through the fast path a window's n-gram counts are the sum of its
+        sentences' (counted once each), so scoring every window costs little more than the entry; a
+        word pair across two sentences is not counted. Otherwise each window's text is scored."""
+        counts = [len(w) for w in windows]
+        if not sum(counts):
+            return [[] for _ in windows]
+        if self._fast is None or not all(isinstance(b, FastTfidf) for b in self._fast[0]):
+            texts = [" ".join(entry[a:b + 1]) for entry, ws in zip(sentences, windows) for a, b in ws]
+            return _split(self.probabilities(texts), counts)
+        import numpy as np
+        from scipy import sparse
+
+        blocks, classifier = self._fast
+        flat = [s for entry in sentences for s in entry]
+        columns, offset = [], 0
+        for entry, ws in zip(sentences, windows):
+            for a, b in ws:
+                columns.extend(range(offset + a, offset + b + 1))
+            offset += len(entry)
+        rows = np.repeat(np.arange(sum(counts)), [b - a + 1 for ws in windows for a, b in ws])
+        member = sparse.csr_matrix((np.ones(len(columns)), (rows, np.array(columns))), shape=(sum(counts), len(flat)))
+        linear = self._linear
+        if linear is None:
+            features = [block.weigh(member @ block.counts(flat)) for block in blocks]
+            return _split([float(p) for p in classifier.predict_proba(stack(features))[:, 1]], counts)
+        # logistic regression on L2-normalised TF-IDF blocks, worked out row by row without building
+        # the feature matrix: per block, (weighted counts . coefficients) / norm of the weighted counts
+        logit = np.full(sum(counts), linear[1])
+        for block, coef in zip(blocks, linear[0]):
+            summed = member @ block.counts(flat)
+            if not summed.nnz:
+                continue
+            weights = np.log(summed.data) + 1.0 if block.sublinear_tf else summed.data
+            if block.idf is not None:
+                weights = weights * block.idf[summed.indices]
+            starts = summed.indptr[:-1]
+            filled = np.diff(summed.indptr) > 0
+            dot = np.add.reduceat(weights * coef[summed.indices], starts[filled])
+            norm = np.sqrt(np.add.reduceat(weights * weights, starts[filled]))
+            logit[filled] += dot / norm
+        return _split([float(p) for p in 1.0 / (1.0 + np.exp(-logit))], counts)
+
+    @property
+    def _linear(self):
+        """(per-block coefficients, intercept) when the classifier is a binary logistic regression over
+        L2-normalised blocks (what training/crisis.py builds); else None."""
+        if self._fast is None:
+            return None
+        blocks, classifier = self._fast
+        if type(classifier).__name__ != "LogisticRegression" or getattr(classifier, "coef_", None) is None \
+                or classifier.coef_.shape[0] != 1 or any(b.norm != "l2" for b in blocks):
+            return None
+        coef, edges = classifier.coef_[0], np.cumsum([0] + [len(b.vocabulary) for b in blocks])
+        return [coef[a:b] for a, b in zip(edges[:-1], edges[1:])], float(classifier.intercept_[0])
+
+
+def _split(values: list[float], counts: list[int]) -> list[list[float]]:
+    out, start = [], 0
+    for n in counts:
+        out.append(values[start:start + n])
+        start += n
+    return out
 
 
 def rebuilt_dir() -> Path:

@@ -42,15 +42,26 @@ class FastTfidf:
                 and np.dtype(vectorizer.dtype) == np.float64 and hasattr(vectorizer, "vocabulary_"))
 
     def transform(self, texts: list[str]):
+        return self.weigh(self.counts(texts))
+
+    def counts(self, texts: list[str]):
+        """The raw n-gram counts, one row per text (rows of texts can be summed, e.g. sentences into
+        windows, before `weigh`)."""
         import numpy as np
         from scipy import sparse
-        from sklearn.preprocessing import normalize
 
         rows, columns, counts = self._count_per_word(texts) if self.per_word else self._count(texts)
         matrix = sparse.csr_matrix((counts, (rows, columns)), shape=(len(texts), len(self.vocabulary)),
                                    dtype=np.float64)
         matrix.sum_duplicates()
         matrix.sort_indices()
+        return matrix
+
+    def weigh(self, matrix):
+        """Counts to TF-IDF, as TfidfTransformer does (changes `matrix`)."""
+        import numpy as np
+        from sklearn.preprocessing import normalize
+
         if self.sublinear_tf:  # as TfidfTransformer.transform does
             np.log(matrix.data, matrix.data)
             matrix.data += 1.0

@@ -15,6 +15,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import FunctionTransformer
 from spacy.tokens import Doc
 
 from unstuck.model.nlp import SENTENCE_BREAK, doc_features, get_nlp
@@ -31,6 +32,17 @@ def word_ngrams(text: str) -> list[str]:
         grams.extend(words)
         grams.extend(f"{a} {b}" for a, b in zip(words, words[1:]))
     return grams
+
+
+SHORT_WORDS = 12
+
+
+def shortness(X: Iterable[str]) -> np.ndarray:
+    """One column per entry: how far under `SHORT_WORDS` words it is (1 for none, 0 from 12 up). TF-IDF
+    rows all have length 1, so a three-word entry weighs each word far more than a long one does;
+    this lets the classifier learn that a few words are weak evidence."""
+    counts = [sum(1 for w in text.split() if w != SENTENCE_BREAK) for text in X]
+    return np.array([[max(0.0, 1.0 - n / SHORT_WORDS)] for n in counts], dtype=float).reshape(-1, 1)
 
 
 def windows(features: str, size: int) -> list[str]:
@@ -111,7 +123,7 @@ class SpacyFeaturizer(TransformerMixin, BaseEstimator):
 
 def build_pipeline(
     words: bool = True, chars: bool = True, vectors: float = 0.0, C: float = 4.0, seed: int = 0,
-    balanced: bool = True,
+    balanced: bool = True, length: bool = False,
 ) -> Pipeline:
     """The classifier: spaCy features; word and/or character TF-IDF and/or word vectors (weighted
     by `vectors`, 0 for none); one logistic regression per tag."""
@@ -124,6 +136,8 @@ def build_pipeline(
         )))
     if vectors:
         parts.append(("vectors", VectorFeatures(weight=vectors)))
+    if length:
+        parts.append(("length", FunctionTransformer(shortness)))
     # dual liblinear: far faster here, where features outnumber entries
     classifier = LogisticRegression(C=C, class_weight="balanced" if balanced else None, solver="liblinear", dual=True, max_iter=1000,
                                     random_state=seed)

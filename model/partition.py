@@ -94,7 +94,7 @@ def tag_partition(frame: "pandas.DataFrame", tagger: Tagger | str | os.PathLike 
     records = [item.as_dict(evidence) if isinstance(item, Tagged) else {"id": entry_id, ERROR_COLUMN: item.reason}
                for item, entry_id in zip(rows, ids)]
     out = pd.DataFrame({name: pd.Series([r.get(name) for r in records], index=frame.index,
-                                        dtype="boolean" if name == "crisis" else object) for name in columns})
+                                        dtype="boolean" if name in ("crisis", "safety") else object) for name in columns})
     for name in keep:
         out[name] = frame[name].array
     return out

@@ -11,17 +11,22 @@ Independent of the classifier and its thresholds; no option turns it off. The ru
    dropped only when that sentence has no present-tense risk marker (`present` in the file).
 The entry is flagged when any candidate survives.
 
-5. When no rule flags an entry, the crisis model (`unstuck.model.crisis_model`, a small classifier
-   trained on crisis cases and ordinary entries) may still flag it, unless the entry holds a
-   figurative span or a plain denial. The model only ever adds flags. On half of an independent
-   blind set it raised recall from 37% (rules alone) to 72-76%, with false alarms on look-alike
-   entries at 7% either way (2026-12-06; see data/crisis/model.json and data/crisis/README.md).
+5. A `kind = "safety"` match (someone hurting the writer now) raises `safety`, not `crisis`; a
+   `dependent` match on the same words (or a rule marked `yields_to_safety`) gives way to it, and a
+   safety match in a sentence with an `[[over]]` marker ("my ex", "as a kid") is dropped unless the
+   sentence says it goes on (`over_present`).
+6. When no rule flags an entry (and no safety match explains it), the crisis model
+   (`unstuck.model.crisis_model`) scores each window of it (every run of one to three sentences,
+   and the whole entry) and flags the entry when a window crosses its threshold (a higher one for
+   the shorter windows), unless that window holds a figurative phrase, a plain denial, a resolved or
+   over marker, or a safety match. The match names the window. The model only ever adds flags.
+   Measured results: data/crisis/model.json and data/crisis/README.md.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -34,9 +39,12 @@ from spacy.tokens import Doc, Span
 
 from unstuck.data import DATA_DIR
 from unstuck.data.errors import InputError
+from unstuck.model.crisis_model import KIND as MODEL_KIND, RULE_ID as MODEL_RULE
 
 PATTERNS_PATH = DATA_DIR / "crisis_patterns.toml"
-SECTIONS = ("rule", "figurative", "denial", "resolved")
+SECTIONS = ("rule", "figurative", "denial", "resolved", "over")
+SAFETY = "safety"  # the kind of rule that raises the safety concern (someone hurting the writer now)
+MAX_WINDOW = 3  # sentences: the model scores each run of one to three sentences, and the whole entry
 
 
 @dataclass(frozen=True)
@@ -53,8 +61,10 @@ class CrisisMatch:
 
 @dataclass(frozen=True)
 class CrisisResult:
-    flagged: bool
+    flagged: bool  # crisis: risk to the writer's life, or to someone else's
     matches: tuple[CrisisMatch, ...]
+    safety: bool = False  # someone is hurting the writer now
+    safety_matches: tuple[CrisisMatch, ...] = ()
 
 
 class CrisisScreen:
@@ -68,6 +78,10 @@ class CrisisScreen:
         self.kinds: dict[str, str] = {}
         self.hedges = frozenset(w.lower() for w in config.get("hedges", []))
         self.present = frozenset(w.lower() for w in config.get("present", []))
+        self.over_present = frozenset(w.lower() for w in config.get("over_present", []))
+        rules = config.get("rule", [])
+        self.strong = frozenset(str(r.get("id")) for r in rules if r.get("strong"))  # figurative spans can't drop
+        self.yields = frozenset(str(r.get("id")) for r in rules if r.get("yields_to_safety"))
         lemmatizer = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None
         self.matchers = {section: _build(nlp, lemmatizer, section, config.get(section, []), self.kinds)
                          for section in SECTIONS}
@@ -79,33 +93,47 @@ class CrisisScreen:
     def screen_many(self, docs: list[Doc], texts: list[str] | None = None) -> list[CrisisResult]:
         """`texts`, the docs' texts if the caller has them (spaCy rebuilds `Doc.text` token by token)."""
         results = [self._rules(doc) for doc in docs]
-        unflagged = [i for i, result in enumerate(results) if not result.flagged]
+        # the model adds crisis flags only: not where a rule flagged, nor where the writer's own abuse explains it
+        unflagged = [i for i, result in enumerate(results) if not result.flagged and not result.safety]
         if self.model is None or not unflagged:
             return results
-        scores = self.model.probabilities([docs[i].text if texts is None else texts[i] for i in unflagged])
-        for i, score in zip(unflagged, scores):
-            if score >= self.model.threshold and self._still_at_risk(docs[i]):
-                results[i] = CrisisResult(flagged=True, matches=(self._model_match(docs[i]),))
+        texts = [docs[i].text if texts is None else texts[i] for i in unflagged]
+        spans = [sentence_spans(docs[i]) for i in unflagged]
+        windows = [windows_of(len(s)) for s in spans]
+        scores = self.model.window_probabilities([[t[a:b] for a, b in s] for t, s in zip(texts, spans)], windows)
+        for i, text, where, found, score in zip(unflagged, texts, spans, windows, scores):
+            # highest score first; on a tie the shorter window, then the earlier
+            limit = getattr(self.model, "limit", lambda window, count: self.model.threshold)
+            over = sorted((-p, w[1] - w[0], w) for w, p in zip(found, score) if p >= limit(w, len(where)))
+            if not over:
+                continue
+            blocked = self.blocked_sentences(docs[i])
+            for _, _, (a, b) in over:
+                if blocked.isdisjoint(range(a, b + 1)):
+                    start, end = where[a][0], where[b][1]
+                    match = CrisisMatch(MODEL_RULE, MODEL_KIND, start, end, text[start:end])
+                    results[i] = replace(results[i], flagged=True, matches=(match,))
+                    break
         return results
 
-    def _still_at_risk(self, doc: Doc) -> bool:
-        """False when the entry holds a figurative phrase or a plain denial ("my boss will kill me",
-        "I'm not suicidal"): the rules have explained its risk words away, so the model may not
-        overrule them (a rule match elsewhere in the entry still flags it)."""
+    def blocked_sentences(self, doc: Doc) -> set[int]:
+        """The sentences the model may not flag: those holding a figurative phrase, a plain denial, a
+        resolved or over marker without a present word, or the writer's own abuse ("my boss will
+        kill me", "I'm not suicidal", "five years since my attempt"): the rules have explained their
+        risk words. A window holding one of them is not flagged by the model."""
         words = self.folder.fold(doc)
+        # each section only where it could match (most entries lack a word each of its phrases needs)
+        sections = [s for s in SECTIONS if self.matchers[s].could_match(words.everything)]
+        if not sections:
+            return set()
         shadow = words.shadow()
-        if self._section(doc, shadow, words, "figurative"):
-            return False
-        return all(self._hedged(d) for d in self._section(doc, shadow, words, "denial"))
-
-    def _model_match(self, doc: Doc) -> CrisisMatch:
-        """The model's flag, shown as the sentence it scores highest (the whole entry if one sentence)."""
-        sentences = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
-        scores = self.model.probabilities([s.text for s in sentences]) if len(sentences) > 1 else [1.0]
-        best = sentences[max(range(len(sentences)), key=scores.__getitem__)]
-        from unstuck.model.crisis_model import KIND, RULE_ID
-
-        return CrisisMatch(RULE_ID, KIND, best.start_char, best.end_char, best.text)
+        found = {s: self._section(doc, shadow, words, s) if s in sections else [] for s in SECTIONS}
+        spans = found["figurative"] + [d for d in found["denial"] if not self._hedged(d)]
+        spans += [m for m in found["resolved"] if self._resolved(m, [m], self.present)]
+        spans += [m for m in found["over"] if self._resolved(m, [m], self.over_present)]
+        spans += [m for m in found["rule"] if self.kinds.get(m.label_) == SAFETY]
+        bounds = words.bounds
+        return {k for span in spans for k, (a, b) in enumerate(bounds) if span.start < b and a < span.end}
 
     def _rules(self, doc: Doc) -> CrisisResult:
         words = self.folder.fold(doc)
@@ -119,18 +147,28 @@ class CrisisScreen:
         if not candidates:  # the other sections only ever drop a rule's match
             return CrisisResult(flagged=False, matches=())
         found = {section: self._section(doc, shadow, words, section) for section in SECTIONS[1:]}
+        writer_abuse = [c for c in candidates if self.kinds.get(c.label_) == SAFETY]
         kept = []
-        for span in _dedupe(candidates):
-            if _overlaps(span, found["figurative"]):
+        for span in _dedupe(writer_abuse) + _dedupe([c for c in candidates if c not in writer_abuse]):
+            kind = self.kinds.get(span.label_, "")
+            if span.label_ not in self.strong and _overlaps(span, found["figurative"]):
                 continue
             if any(_overlaps(span, [d]) and not self._hedged(d) for d in found["denial"]):
                 continue
-            if self._resolved(span, found["resolved"]):
+            if self._resolved(span, found["resolved"], self.present):
                 continue
-            kept.append(
-                CrisisMatch(span.label_, self.kinds.get(span.label_, ""), span.start_char, span.end_char, span.text)
-            )
-        return CrisisResult(flagged=bool(kept), matches=tuple(kept))
+            if kind == SAFETY and self._resolved(span, found["over"], self.over_present):
+                continue
+            kept.append(span)
+        # The writer's own abuse (a safety match, kept or found to be over) is not a dependent's.
+        crisis = [m for m in kept if self.kinds.get(m.label_) != SAFETY and not (
+            (self.kinds.get(m.label_) == "dependent" or m.label_ in self.yields) and _overlaps(m, writer_abuse))]
+        safety = [m for m in kept if self.kinds.get(m.label_) == SAFETY]
+        return CrisisResult(flagged=bool(crisis), matches=tuple(self._match(m) for m in crisis),
+                            safety=bool(safety), safety_matches=tuple(self._match(m) for m in safety))
+
+    def _match(self, span: Span) -> CrisisMatch:
+        return CrisisMatch(span.label_, self.kinds.get(span.label_, ""), span.start_char, span.end_char, span.text)
 
     def _section(self, doc: Doc, shadow: Doc, words: "_FoldedEntry", section: str) -> list[Span]:
         """One section's matches on the folded copy, as spans of the entry's own Doc."""
@@ -141,12 +179,13 @@ class CrisisScreen:
         after = denial.doc[denial.end : sentence.end]
         return any(t.lower_ in self.hedges for t in after)
 
-    def _resolved(self, span: Span, markers: list[Span]) -> bool:
+    def _resolved(self, span: Span, markers: list[Span], present: frozenset[str]) -> bool:
+        """True when the span's sentence holds one of `markers` and none of the `present` words."""
         sentence = span.sent if span.doc.has_annotation("SENT_START") else span.doc[:]
         in_sentence = [m for m in markers if m.start >= sentence.start and m.end <= sentence.end]
         if not in_sentence:
             return False
-        return not any(t.lower_ in self.present for t in sentence)
+        return not any(t.lower_ in present for t in sentence)
 
 
 @lru_cache(maxsize=1)
@@ -155,6 +194,22 @@ def default_screen() -> CrisisScreen:
     from unstuck.model.nlp import get_nlp
 
     return CrisisScreen(get_nlp(), model=default_model())
+
+
+def sentence_spans(doc: Doc) -> list[tuple[int, int]]:
+    """Each sentence's (start, end) character offsets; the whole entry when it has no sentences."""
+    if not len(doc):
+        return [(0, len(doc.text))]
+    if not doc.has_annotation("SENT_START"):
+        return [(0, doc[-1].idx + len(doc[-1]))]
+    return [(s.start_char, s.end_char) for s in doc.sents]
+
+
+def windows_of(count: int) -> list[tuple[int, int]]:
+    """The windows a model scores in an entry of `count` sentences: every run of one to MAX_WINDOW
+    consecutive sentences, and the whole entry (first and last sentence, inclusive)."""
+    found = [(a, min(a + size, count) - 1) for size in range(1, MAX_WINDOW + 1) for a in range(count - size + 1)]
+    return list(dict.fromkeys(found + [(0, max(count, 1) - 1)]))
 
 
 def _load(path: Path) -> dict:

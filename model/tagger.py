@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from unstuck.data.resources import HelpLine, help_lines
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model import store
 from unstuck.model.artifact import Manifest, load_model
@@ -16,6 +17,7 @@ from unstuck.model.evidence import Evidence, find_evidence, token_weights
 from unstuck.model.fast_tfidf import fast_blocks, same, stack
 from unstuck.model.features import windowed_proba
 from unstuck.model.nlp import MAX_CHARS, doc_features, get_nlp
+from unstuck.model.region import chosen_region
 from unstuck.model.safety import CrisisMatch, default_screen
 
 BATCH_SIZE = 128
@@ -37,6 +39,9 @@ class Tagging:
     crisis: bool
     crisis_matches: list[CrisisMatch] = field(default_factory=list)
     evidence: dict[str, list[Evidence]] = field(default_factory=dict)
+    safety: bool = False  # someone is hurting the writer now (see model/safety.py)
+    safety_matches: list[CrisisMatch] = field(default_factory=list)
+    resources: list[HelpLine] = field(default_factory=list)  # the help lines to show; empty unless flagged
 
     def as_dict(self, evidence: bool = False) -> dict:
         out = {
@@ -44,6 +49,9 @@ class Tagging:
             "scores": {k: round(v, 4) for k, v in self.scores.items()},
             "crisis": self.crisis,
             "crisis_matches": [m.as_dict() for m in self.crisis_matches],
+            "safety": self.safety,
+            "safety_matches": [m.as_dict() for m in self.safety_matches],
+            "resources": [line.as_dict() for line in self.resources],
         }
         if evidence:
             out["evidence"] = {k: [e.as_dict() for e in v] for k, v in self.evidence.items()}
@@ -69,6 +77,8 @@ class Tagger:
         self.thresholds = {k: float(manifest.thresholds.get(k, 0.5)) for k in LABEL_IDS}
         self.nlp = get_nlp()
         self.screen = default_screen()
+        # whose help lines a flagged entry carries: the saved preference or the locale, else every region's
+        self.region = chosen_region(strict=False)
         self._fast = _FastScores.for_pipeline(pipeline, self.nlp)
         # Scores are the larger of the entry's and its best window's (see `features.windowed_proba`).
         self.window = int(manifest.config.get("window", 0))
@@ -119,7 +129,10 @@ class Tagger:
     def _tagging(self, doc, row, crisis, evidence: bool) -> Tagging:
         scores = {label: float(p) for label, p in zip(LABEL_IDS, row)}
         labels = sorted((k for k in LABEL_IDS if scores[k] >= self.thresholds[k]), key=lambda k: -scores[k])
-        tagging = Tagging(labels, scores, crisis.flagged, list(crisis.matches))
+        tagging = Tagging(labels, scores, crisis.flagged, list(crisis.matches), safety=crisis.safety,
+                          safety_matches=list(crisis.safety_matches))
+        if crisis.flagged or crisis.safety:
+            tagging.resources = help_lines(self.region, crisis=crisis.flagged, safety=crisis.safety)
         if evidence and labels:
             tagging.evidence = self._evidence(doc, labels)
         return tagging

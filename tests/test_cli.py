@@ -90,6 +90,9 @@ def test_cli_tag_a_flag_from_the_crisis_model_alone_also_leads_with_resources(mo
         def probabilities(self, texts):
             return [0.9] * len(texts)
 
+        def window_probabilities(self, sentences, windows):
+            return [[0.9] * len(w) for w in windows]
+
     monkeypatch.setattr(tagger, "default_screen", lambda: CrisisScreen(get_nlp(), model=Certain()))
     text = "Long day. Made soup and watched the rain."  # no rule matches: only the (stub) model flags it
     result = runner.invoke(app, ["tag", "--region", "uk", text])

@@ -102,8 +102,8 @@ def test_distributed_tag_partition_equals_local_batch_records(tmp_path, model_di
     output, _ = local_batch(tmp_path / "in.jsonl", model_dir, "--keep-fields", "date", *(["--evidence"] if evidence else []))
     frame = pd.DataFrame(rows + [{"id": "bad", "text": "  ", "date": "x"}], index=range(10, 17))
     tagged = tag_partition(frame, tagger, evidence=evidence)
-    assert list(tagged.columns) == ["id", "labels", "scores", "crisis", "crisis_matches",
-                                    *(["evidence"] if evidence else []), "error", "date"]
+    assert list(tagged.columns) == ["id", "labels", "scores", "crisis", "crisis_matches", "safety", "safety_matches",
+                                    "resources", *(["evidence"] if evidence else []), "error", "date"]
     assert list(tagged.index) == list(frame.index)
     expected = [json.loads(line) for line in output.decode().splitlines()]
     assert tagged.iloc[:6].drop(columns="error").to_dict("records") == expected
@@ -113,7 +113,8 @@ def test_distributed_tag_partition_equals_local_batch_records(tmp_path, model_di
 def test_distributed_tag_partition_of_an_empty_frame_is_its_schema_without_a_model(monkeypatch):
     monkeypatch.setattr(partition, "cached_tagger", lambda *args: pytest.fail("loaded a model"))
     empty = tag_partition(pd.DataFrame({"id": [], "text": [], "mood": pd.Series([], dtype="int64")}), "nowhere")
-    assert list(empty.columns) == ["id", "labels", "scores", "crisis", "crisis_matches", "error", "mood"]
+    assert list(empty.columns) == ["id", "labels", "scores", "crisis", "crisis_matches", "safety", "safety_matches",
+                                   "resources", "error", "mood"]
     assert (str(empty["crisis"].dtype), str(empty["mood"].dtype)) == ("boolean", "int64")
 
 

@@ -81,13 +81,16 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     ("crisis_blind2_test.jsonl", 0.70, 0.30),
     # long entries and entries about other people: the weakest ground; rules alone: 40%, 38%
     ("crisis_long_others_test.jsonl", 0.45, 0.45),
+    # a third blind set, written while the window model was built, read once when it was final:
+    # rules 59% recall, 21% false alarms; rules+model 80%, 27% (2026-12-07)
+    ("crisis_blind3_test.jsonl", 0.75, 0.30),
 ])
 def test_safety_blind_sets_never_trained_or_tuned_on(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
     cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     flagged = [r.flagged for r in default_screen().screen_many(list(get_nlp().pipe(c["text"] for c in cases)))]
     at_risk = [f for f, c in zip(flagged, cases) if c["crisis"]]
-    not_at_risk = [f for f, c in zip(flagged, cases) if not c["crisis"]]
+    not_at_risk = [f for f, c in zip(flagged, cases) if not c["crisis"] and not c.get("safety")]
     recall, alarms = sum(at_risk) / len(at_risk), sum(not_at_risk) / len(not_at_risk)
     with capsys.disabled():
         print(f"\ncrisis screen on {name}: recall {recall:.1%} of {len(at_risk)}; "
@@ -104,6 +107,9 @@ class FixedModel:
 
     def probabilities(self, texts):
         return [self.score] * len(texts)
+
+    def window_probabilities(self, sentences, windows):
+        return [[self.score] * len(w) for w in windows]
 
 
 def test_safety_model_adds_a_flag_showing_a_sentence_but_never_removes_one():

@@ -1,0 +1,68 @@
+"""The `safety` concern: someone hurting the writer now leads with abuse lines; past abuse raises
+neither flag; abuse of a child, an elder or a dependent stays `crisis`."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from unstuck.cli.app import app
+from unstuck.model.nlp import get_nlp
+from unstuck.model.safety import default_screen
+
+runner = CliRunner()
+
+
+def screen(text: str):
+    return default_screen().screen(get_nlp()(text))
+
+
+@pytest.mark.parametrize("text", [
+    "My husband hits me when he drinks and I'm scared to go home.",
+    "he choked me last night and said he'd kill me if I ever left",
+    "My son takes my pension every month and won't let me see my friends.",
+    "My carer slaps me when I'm slow getting dressed.",
+    "I'm in an abusive relationship and I don't know how to get out.",
+    "He checks my phone every night and gets angry if I've texted anyone.",
+    "my boyfriend threatened to kill me",
+    "My ex keeps turning up at my work and threatened to kill me.",
+])
+def test_safety_concern_someone_hurting_the_writer_now(text):
+    result = screen(text)
+    assert result.safety and not result.flagged, (result.matches, result.safety_matches)
+    assert all(text[m.start:m.end] == m.text for m in result.safety_matches)
+
+
+@pytest.mark.parametrize("text", [
+    "My dad used to hit me when I was a kid. Therapy is helping me work through it.",
+    "My ex was abusive, but I left him three years ago and I'm safe now.",
+    "I was abused as a child and I want to talk about it in therapy.",
+    "she beat me at chess again lol",
+    "It hit me when I saw the photos how much I'd changed.",
+    "my boss will kill me if I'm late",
+])
+def test_safety_concern_past_abuse_and_figurative_raise_neither(text):
+    result = screen(text)
+    assert not result.safety and not result.flagged, (result.matches, result.safety_matches)
+
+
+@pytest.mark.parametrize("text", [
+    "my stepdad beats my little brother with a belt",
+    "The carer shoves my gran around and her purse is always empty now.",
+    "my partner slaps the kids when i'm at work",
+])
+def test_safety_concern_abuse_of_a_dependent_stays_crisis(text):
+    assert screen(text).flagged
+
+
+def test_safety_concern_leads_with_abuse_lines_in_view_and_json():
+    text = "My husband hits me when he drinks and I'm scared to go home."
+    view = runner.invoke(app, ["tag", "--region", "uk", text]).stdout
+    assert "hurting you" in view.splitlines()[0]
+    assert view.index("0808 2000 247") < view.index("999")
+    assert "116 123" not in view, "the suicide line is not what this entry needs first"
+    out = json.loads(runner.invoke(app, ["tag", "--json", "--region", "uk", text]).stdout)
+    assert out["safety"] is True and out["crisis"] is False
+    assert out["safety_matches"] and out["resources"][0]["kind"] == "abuse"
+    ca = json.loads(runner.invoke(app, ["tag", "--json", "--region", "ca", text]).stdout)
+    assert [r["kind"] for r in ca["resources"]] == ["emergency", "crisis"], "no abuse line listed: 911 and 988"
