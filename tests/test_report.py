@@ -194,17 +194,25 @@ def test_report_parse_date_reads_common_formats(value, dayfirst, expected):
     assert parse_date(value, dayfirst) == expected
 
 
-@pytest.mark.parametrize("value, reason", [
-    ("13/03/2026", "there is no month 13; if these dates are day first, add --dayfirst"),
-    ("31/02/2026", "not a real date"),
-    ("last Tuesday", "not a date unstuck can read"),
-    ("", "no date"),
-    (None, "no date"),
-    (20260304, "not text"),
+@pytest.mark.parametrize("value, dayfirst, reason", [
+    ("13/03/2026", False, "there is no month 13; if these dates are day first, use --dayfirst"),
+    ("03/13/2026", True, "there is no month 13; if these dates are month first, use --monthfirst"),
+    ("04/03/2026", None, "04/03/2026 could be day first or month first; say which with --dayfirst or --monthfirst"),
+    ("31/02/2026", None, "not a real date"),
+    ("last Tuesday", None, "not a date unstuck can read"),
+    ("", None, "no date"),
+    (None, None, "no date"),
+    (20260304, None, "not text"),
 ])
-def test_report_parse_date_explains_what_it_cannot_read(value, reason):
+def test_report_parse_date_explains_what_it_cannot_read(value, dayfirst, reason):
     with pytest.raises(ValueError, match=re.escape(reason)):
-        parse_date(value)
+        parse_date(value, dayfirst)
+
+
+@pytest.mark.parametrize("value, expected", [("13/03/2026", date(2026, 3, 13)), ("03/13/2026", date(2026, 3, 13)),
+                                             ("04/04/2026", date(2026, 4, 4))])
+def test_report_parse_date_without_an_order_reads_dates_only_one_order_allows(value, expected):
+    assert parse_date(value) == expected
 
 
 def dated(days: list[date], labels: list[list[str]]) -> list[Entry]:
