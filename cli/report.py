@@ -137,6 +137,9 @@ def _entries_of(source: Path, date_field: Optional[str], text_field: str, id_fie
     if date_field and kind is InputKind.txt and not split:
         fail(f"{source}: --date-field needs fields (a .jsonl, .csv or .json input, notes with front matter, or a "
              "journal under date headings); this one has none")
+    if date_field and kind is InputKind.csv and date_field not in (columns := field_names(source, delimiter, encoding)):
+        raise InputError(source, 1, f'no "{date_field}" column; {describe_columns(columns)}; '
+                         "name the date field with --date-field NAME")
     tagger = get_tagger(model, trust_model)
     rows = read_rows(source, text_field, id_field, (date_field,) if date_field else (), delimiter, encoding, split)
     return _tag(rows, tagger, date_field, input_size(source)), tagger.version, date_field
