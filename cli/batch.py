@@ -15,13 +15,20 @@ import typer
 
 from unstuck.cli.app import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
 from unstuck.data.errors import InputError, printable
-from unstuck.data.formats import DEFAULTS, OUTPUT_SUFFIXES, atomic_output, check_output, input_size, output_writer, read_rows
+from unstuck.data.formats import (
+    DEFAULTS, OUTPUT_SUFFIXES, InputKind, atomic_output, check_input, check_output, input_size, is_dated_journal,
+    output_writer, read_rows,
+)
 from unstuck.model.partition import LINES_PER_PARTITION, ReadOptions, plan_partitions
 
 if TYPE_CHECKING:
     from unstuck.model.batch import BatchSummary
 
 REDRAW_SECONDS = 0.2
+SPLIT_OPTION = typer.Option(
+    None, "--split-on-dates/--no-split-on-dates",
+    help="A .txt journal: one entry under each date heading (its \"date\" field is the heading), or one "
+         "entry a line [default: date headings when the file starts with one and has more].")
 DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
 
 
@@ -30,7 +37,8 @@ DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
 def batch(
     sources: list[Path] = typer.Argument(
         ..., metavar="INPUT",
-        help="A .jsonl, .csv or .txt file (one entry a line), or a folder of .txt/.md files (one entry a file); "
+        help="A .jsonl, .csv or .txt file (one entry a line, or one under each date heading), a Day One .json "
+             "export, or a folder of .txt/.md notes (one entry a file; front matter and a # title are fields); "
              "several only with --scheduler."),
     output: str = typer.Option(
         ..., "-o", "--output", metavar="FILE",
@@ -48,6 +56,7 @@ def batch(
         DEFAULTS.delimiter, "--delimiter", metavar="CHAR", help="CSV separator: ',' ';' or tab."),
     encoding: str = typer.Option(
         DEFAULTS.encoding, "--encoding", metavar="NAME", help="The input's text encoding, e.g. cp1252."),
+    split_on_dates: Optional[bool] = SPLIT_OPTION,
     evidence: bool = typer.Option(False, "--evidence", help="Also write the words behind each tag."),
     strict: bool = typer.Option(
         False, "--strict", help="Stop at the first bad row (exit 2, no output file) instead of skipping it."),
@@ -85,6 +94,9 @@ def batch(
     """
     keep = _field_names(keep_fields)
     if scheduler is not None:
+        if split_on_dates or any(is_dated_journal(s, encoding) for s in sources if split_on_dates is None):
+            fail("--scheduler reads a .txt file one entry a line; tag a journal under date headings without "
+                 "--scheduler (or pass --no-split-on-dates)")
         if workers is not None:
             fail("--workers is for tagging on this machine; with --scheduler the cluster's workers tag")
         options = ReadOptions(text_field, id_field, keep, _delimiter(delimiter), encoding)
@@ -96,7 +108,8 @@ def batch(
     from unstuck.model.batch import run_batch  # imports spaCy: only when tagging
 
     source = sources[0]
-    rows = read_rows(source, text_field, id_field, keep, _delimiter(delimiter), encoding)
+    split = txt_layout(source, encoding, split_on_dates)
+    rows = read_rows(source, text_field, id_field, keep, _delimiter(delimiter), encoding, split)
     check_output(output, source, OUTPUT_SUFFIXES)
     tagger = get_tagger(model, trust_model)
     progress = Progress(input_size(source), show=not quiet and sys.stderr.isatty())
@@ -112,7 +125,7 @@ def batch(
     finally:
         progress.clear()
     if not quiet:
-        typer.echo(printable(summary_text(summary, output), keep="\n"), err=True)
+        typer.echo(printable(summary_text(summary, output, layout_note(split, split_on_dates)), keep="\n"), err=True)
 
 
 def _batch_on_dask(sources: list[Path], output: str, scheduler: str, options: ReadOptions, *, evidence: bool,
@@ -147,6 +160,24 @@ def _batch_on_dask(sources: list[Path], output: str, scheduler: str, options: Re
         note(f"{run.partitions:,} partitions{again}, listed in {run.manifest}")
 
 
+def txt_layout(source: Path, encoding: str, split_on_dates: Optional[bool]) -> bool:
+    """Whether to read `source` as entries under date headings: as asked, or detected for a .txt file."""
+    if check_input(source, encoding) is not InputKind.txt:
+        if split_on_dates:
+            fail(f"{source}: --split-on-dates is for a .txt journal")
+        return False
+    if split_on_dates is not None:
+        return split_on_dates
+    return is_dated_journal(source, encoding)
+
+
+def layout_note(split: bool, asked: Optional[bool]) -> str:
+    """How a .txt journal was read, for the summary, when that was detected rather than asked for."""
+    if not split or asked:
+        return ""
+    return ", one under each date heading (detected: --no-split-on-dates reads one a line),"
+
+
 def _field_names(values: Optional[list[str]]) -> tuple[str, ...]:
     names = [name.strip() for value in values or [] for name in value.split(",")]
     return tuple(dict.fromkeys(name for name in names if name))
@@ -159,11 +190,11 @@ def _delimiter(value: str) -> str:
     return value
 
 
-def summary_text(summary: BatchSummary, output: str) -> str:
+def summary_text(summary: BatchSummary, output: str, read_as: str = "") -> str:
     where = "standard output" if output == "-" else output
     crisis = f"{summary.crisis:,} matched the crisis screen (see their crisis field)" if summary.crisis \
         else "none matched the crisis screen"
-    lines = [f"unstuck: tagged {_entries(summary.tagged)} into {where}; {crisis}"]
+    lines = [f"unstuck: tagged {_entries(summary.tagged)}{read_as} into {where}; {crisis}"]
     counts = sorted(((n, label) for label, n in summary.label_counts.items() if n), key=lambda c: -c[0])
     lines += [f"  {label:<22}{n:>8,}" for n, label in counts]
     if summary.skipped:

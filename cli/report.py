@@ -6,6 +6,7 @@ entries, calls `summarise`, renders with `report_html`; notes and errors go to s
 from __future__ import annotations
 
 import os
+import sys
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional
@@ -13,9 +14,12 @@ from typing import TYPE_CHECKING, Iterator, Optional
 import typer
 
 from unstuck.cli.app import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
-from unstuck.cli.batch import DELIMITERS
+from unstuck.cli.batch import DELIMITERS, SPLIT_OPTION, Progress, txt_layout
 from unstuck.data.errors import InputError
-from unstuck.data.formats import DEFAULTS, InputKind, atomic_output, check_input, check_output, read_rows
+from unstuck.data.formats import (
+    DEFAULTS, InputKind, atomic_output, check_input, check_output, describe_columns, field_names, input_size,
+    read_rows,
+)
 from unstuck.data.taxonomy import Audience, default_taxonomy
 from unstuck.model.report import Bucket
 
@@ -30,15 +34,20 @@ LISTED_NOTES = 20
 def report(
     source: Path = typer.Argument(
         ..., metavar="INPUT",
-        help="What `unstuck batch` reads (.jsonl, .csv, .txt, a folder), or `unstuck batch` output (.jsonl), "
-        "which is used as it is, without tagging again."),
-    output: str = typer.Option(..., "-o", "--output", metavar="FILE", help="The page to write, e.g. report.html."),
+        help="What `unstuck batch` reads (.jsonl, .csv, .txt, a Day One .json, a folder of notes), or "
+        "`unstuck batch` output (.jsonl, or the folder of a --scheduler run), used as it is, without tagging again."),
+    output: str = typer.Option(
+        ..., "-o", "--output", metavar="FILE", help="The page to write: FILE.html, or - for standard output."),
     date_field: Optional[str] = typer.Option(
         None, "--date-field", metavar="NAME",
         help="The field or column with each entry's date; turns on the dated timeline. Reads 2026-03-04, "
-        "ISO date-times, 03/04/2026, March 4, 2026 and 4 Mar 2026."),
+        "ISO date-times, 03/04/2026, March 4, 2026 and 4 Mar 2026 [default: the heading of a journal under "
+        "date headings; a date field kept by unstuck batch]."),
     dayfirst: bool = typer.Option(
-        False, "--dayfirst", help="Read 04/03/2026 as 4 March [default: month first, 4/3 is April 3]."),
+        False, "--dayfirst", help="Read 04/03/2026 as 4 March. Dates that could be read either way stop the "
+        "report unless --dayfirst or --monthfirst says which."),
+    monthfirst: bool = typer.Option(False, "--monthfirst", help="Read 04/03/2026 as April 3."),
+    split_on_dates: Optional[bool] = SPLIT_OPTION,
     bucket: Optional[Bucket] = typer.Option(
         None, "--bucket", case_sensitive=False,
         help="Timeline periods [default: week for dates spanning up to 13 weeks, month beyond]."),
@@ -74,28 +83,24 @@ def report(
     """
     from unstuck.cli.report_html import render_html
     from unstuck.data.resources import resource_for
-    from unstuck.model.report import is_batch_output, summarise
+    from unstuck.model.report import assign_dates, summarise
 
+    if dayfirst and monthfirst:
+        fail("--dayfirst and --monthfirst contradict each other; give one")
     if bucket is not None and not date_field:
         fail(f"--bucket {bucket.value} needs dates; name the date field with --date-field NAME")
-    kind = check_input(source, encoding)
-    if date_field and kind in (InputKind.txt, InputKind.folder):
-        fail(f"{source}: --date-field needs a .jsonl or .csv input; this one has no fields")
-    check_output(output, source)
-    if is_batch_output(source, encoding):
-        if model is not None:
-            note(f"{source} is already tagged (unstuck batch output); --model is not used")
-        found, version = _read_tagged(source, text_field, id_field, date_field, dayfirst, encoding), None
-    else:
-        tagger = get_tagger(model, trust_model)
-        rows = read_rows(source, text_field, id_field, (date_field,) if date_field else (),
-                         _delimiter(delimiter), encoding)
-        found, version = _tag(rows, tagger, date_field, dayfirst), tagger.version
+    check_output(output, source, (".html", ".htm"))
+    split = not source.is_dir() and txt_layout(source, encoding, split_on_dates)
+    found, version, date_field = _entries_of(source, date_field, text_field, id_field, _delimiter(delimiter),
+                                             encoding, split, model, trust_model)
     entries = _collect(found)
     if not entries:
         fail(f"{source}: no entries to report on")
+    if date_field:
+        _check_date_field(source, entries, date_field, _delimiter(delimiter), encoding, split)
+        assign_dates(entries, date_field, True if dayfirst else False if monthfirst else None)
     data = summarise(entries, dated=bool(date_field), bucket=bucket, bucket_size=bucket_size)
-    _report_undated(data.undated, date_field, data.first_date is not None)
+    _report_undated(data.undated)
     page = render_html(data, default_taxonomy(), audience, resource_for(region), version, made_on=date.today())
     with atomic_output(output) as handle:
         handle.write(page)
@@ -105,6 +110,41 @@ def report(
          f"{'entry' if data.entries == 1 else 'entries'}; {crisis}")
 
 
+def _entries_of(source: Path, date_field: Optional[str], text_field: str, id_field: str, delimiter: str,
+                encoding: str, split: bool, model: Optional[Path],
+                trust_model: bool) -> tuple[Iterator[Entry | InputError], Optional[str], Optional[str]]:
+    """The entries to report on (tagged now, or read back from batch output), the model version if
+    known, and the date field to use."""
+    from unstuck.model.report import (
+        batch_fields, found_date_field, is_batch_output, is_dask_output, read_batch_output, read_dask_output,
+    )
+
+    dask = is_dask_output(source)
+    if dask or is_batch_output(source, encoding):
+        if model is not None:
+            note(f"{source} is already tagged (unstuck batch output); --model is not used")
+        note(f"{source} is unstuck batch output: using its tags as they are, without tagging again")
+        if not date_field and (date_field := found_date_field(source, batch_fields(source, encoding), encoding)):
+            note(f'dates from its "{date_field}" field (--date-field NAME to use another)')
+        if dask:
+            found, version = read_dask_output(source, text_field, id_field, date_field)
+            return found, version, date_field
+        return read_batch_output(source, text_field, id_field, date_field, encoding), None, date_field
+    kind = check_input(source, encoding)
+    if split and not date_field:
+        date_field = "date"
+        note(f"{source}: one entry under each date heading, dated by it")
+    if date_field and kind is InputKind.txt and not split:
+        fail(f"{source}: --date-field needs fields (a .jsonl, .csv or .json input, notes with front matter, or a "
+             "journal under date headings); this one has none")
+    if date_field and kind is InputKind.csv and date_field not in (columns := field_names(source, delimiter, encoding)):
+        raise InputError(source, 1, f'no "{date_field}" column; {describe_columns(columns)}; '
+                         "name the date field with --date-field NAME")
+    tagger = get_tagger(model, trust_model)
+    rows = read_rows(source, text_field, id_field, (date_field,) if date_field else (), delimiter, encoding, split)
+    return _tag(rows, tagger, date_field, input_size(source)), tagger.version, date_field
+
+
 def _delimiter(value: str) -> str:
     value = DELIMITERS.get(value.lower(), value)
     if len(value) != 1:
@@ -112,20 +152,37 @@ def _delimiter(value: str) -> str:
     return value
 
 
-def _read_tagged(source: Path, text_field: str, id_field: str, date_field: Optional[str], dayfirst: bool,
-                 encoding: str) -> Iterator[Entry | InputError]:
-    from unstuck.model.report import read_batch_output
-
-    note(f"{source} is unstuck batch output: using its tags as they are, without tagging again")
-    return read_batch_output(source, text_field, id_field, date_field, dayfirst, encoding)
-
-
-def _tag(rows, tagger, date_field: Optional[str], dayfirst: bool) -> Iterator[Entry | InputError]:
+def _tag(rows, tagger, date_field: Optional[str], total_bytes: int) -> Iterator[Entry | InputError]:
+    """Tag the rows, showing progress on a terminal's standard error as batch does."""
     from unstuck.model.batch import tag_rows
     from unstuck.model.report import entry_from_tagged
 
-    for result in tag_rows(rows, tagger, workers=os.cpu_count() or 1, evidence=True):
-        yield result if isinstance(result, InputError) else entry_from_tagged(result, date_field, dayfirst)
+    progress, done, offset = Progress(total_bytes, show=sys.stderr.isatty()), 0, 0
+    try:
+        for result in tag_rows(rows, tagger, workers=os.cpu_count() or 1, evidence=True):
+            if isinstance(result, InputError):
+                progress.clear()
+                yield result
+                continue
+            done, offset = done + 1, result.row.offset or offset
+            progress.update(done, offset)
+            yield entry_from_tagged(result, date_field)
+    finally:
+        progress.clear()
+
+
+def _check_date_field(source: Path, entries: list[Entry], date_field: str, delimiter: str, encoding: str,
+                      split: bool) -> None:
+    """Stop, naming the fields there are, when no entry has the date field at all."""
+    if any(entry.date_value is not None for entry in entries):
+        return
+    from unstuck.model.report import batch_fields, is_batch_output, is_dask_output
+
+    tagged = is_dask_output(source) or is_batch_output(source, encoding)
+    fields = batch_fields(source, encoding) if tagged else field_names(source, delimiter, encoding, split)
+    kept = " (unstuck batch writes only the fields named with --keep-fields)" if tagged else ""
+    fail(f'{source}: no entry has a "{date_field}" field; {describe_columns(fields)}{kept}; '
+         "name the date field with --date-field NAME")
 
 
 def _collect(found: Iterator[Entry | InputError]) -> list[Entry]:
@@ -143,11 +200,8 @@ def _collect(found: Iterator[Entry | InputError]) -> list[Entry]:
     return entries
 
 
-def _report_undated(undated: list[InputError], date_field: Optional[str], any_dated: bool) -> None:
+def _report_undated(undated: list[InputError]) -> None:
     for problem in undated[:LISTED_NOTES]:
         note(str(problem))
     if len(undated) > LISTED_NOTES:
         note(f"… and {len(undated) - LISTED_NOTES:,} more entries without a readable date")
-    if date_field and not any_dated:
-        note(f'no entry has a readable "{date_field}", so the timeline follows input order instead (for '
-             f"unstuck batch output, the batch needs --keep-fields {date_field})")

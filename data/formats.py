@@ -20,10 +20,12 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import islice
 from pathlib import Path
 from typing import IO, Iterator
 
 from unstuck.data.errors import InputError
+from unstuck.data.journals import dated_entries, dayone_records, leading_title, looks_dated, note_record
 from unstuck.data.taxonomy import LABEL_IDS
 
 ENTRY_SUFFIXES = (".txt", ".md")
@@ -61,6 +63,7 @@ class InputKind(str, Enum):
     csv = "csv"
     txt = "txt"
     folder = "folder"
+    dayone = "json"  # a Day One-style export: {"entries": [...]}
 
 
 @dataclass
@@ -88,11 +91,11 @@ def check_input(path: Path, encoding: str = DEFAULTS.encoding) -> InputKind:
         return InputKind.folder
     if not path.exists():
         raise InputError(path, None, "file not found")
-    kinds = {".jsonl": InputKind.jsonl, ".csv": InputKind.csv, ".txt": InputKind.txt}
+    kinds = {".jsonl": InputKind.jsonl, ".csv": InputKind.csv, ".txt": InputKind.txt, ".json": InputKind.dayone}
     kind = kinds.get(path.suffix.lower())
     if kind is None:
         raise InputError(path, None, f"unsupported file type {path.suffix or '(none)'!r}; "
-                         "use .jsonl, .csv, .txt or a folder of .txt/.md files")
+                         "use .jsonl, .csv, .txt, a Day One .json export or a folder of .txt/.md files")
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
     problem = _not_text(head, codec) or _missing_bom(head, codec)
@@ -162,8 +165,10 @@ def _size(path: Path) -> int:
 
 def read_rows(path: Path, text_field: str = DEFAULTS.text_field, id_field: str = DEFAULTS.id_field,
               keep_fields: tuple[str, ...] = (), delimiter: str = DEFAULTS.delimiter,
-              encoding: str = DEFAULTS.encoding) -> Iterator[Row | InputError]:
+              encoding: str = DEFAULTS.encoding, split_on_dates: bool = False) -> Iterator[Row | InputError]:
     """Yield the entries of an input lazily, in order, with an InputError in place of each bad one.
+    A folder's notes give their front matter and title as fields; a .txt file is one entry a line,
+    or with `split_on_dates` one entry under each date heading (its field "date", the heading).
 
     Raises InputError (before yielding anything) for a problem with the whole input, such as a CSV
     without the text column."""
@@ -172,15 +177,67 @@ def read_rows(path: Path, text_field: str = DEFAULTS.text_field, id_field: str =
     clash = [f for f in keep_fields if f in OUTPUT_KEYS]
     if clash:
         raise InputError(path, None, f"cannot keep {clash[0]!r}: the output already has a field of that name")
-    if keep_fields and kind in (InputKind.txt, InputKind.folder):
-        raise InputError(path, None, "--keep-fields needs a .jsonl or .csv input; this one has no other fields")
+    if kind is InputKind.txt and keep_fields and not split_on_dates:
+        raise InputError(path, None, "--keep-fields needs fields: a .jsonl, .csv or .json input, notes with front "
+                         "matter, or a journal under date headings (--split-on-dates); this one has none")
     if kind is InputKind.folder:
-        return _folder_rows(path, encoding)
+        return _folder_rows(path, id_field, keep_fields, encoding)
     if kind is InputKind.csv:
         return _csv_rows(path, text_field, id_field, keep_fields, delimiter, encoding)
     if kind is InputKind.jsonl:
         return _jsonl_rows(path, text_field, id_field, keep_fields, encoding)
+    if kind is InputKind.dayone:
+        return _dayone_rows(path, text_field, id_field, keep_fields, encoding)
+    if split_on_dates:
+        return _dated_rows(path, keep_fields, encoding)
     return _txt_rows(path, encoding)
+
+
+def field_names(path: Path, delimiter: str = DEFAULTS.delimiter, encoding: str = DEFAULTS.encoding,
+                split_on_dates: bool = False, sample: int = 200) -> list[str]:
+    """The fields an input's entries have, for messages: a CSV's header, the first JSON object's keys, the
+    front matter keys (and "title") of the first `sample` notes, or "date" for a journal under date headings."""
+    path = Path(path)
+    kind = check_input(path, encoding)
+    if kind is InputKind.csv:
+        with _open_text(path, encoding) as handle:
+            return [name.strip() for name in next(csv.reader(handle, delimiter=delimiter), [])]
+    if kind is InputKind.txt:
+        return ["date", "text"] if split_on_dates else []
+    names: dict[str, None] = {}
+    if kind is InputKind.jsonl:
+        rows = (_jsonl_fields(path, 1 + n, encoding) for n in range(sample))
+    elif kind is InputKind.dayone:
+        rows = ([*record, "title"] for _, record in islice(_dayone_items(path, encoding), sample)
+                if isinstance(record, dict))
+    else:
+        rows = (list(record) for file in entry_files(path)[:sample]
+                if isinstance(record := _note_fields(file, encoding), dict))
+    for row in rows:
+        names.update(dict.fromkeys(row))
+    return list(names)
+
+
+def _note_fields(file: Path, encoding: str) -> dict | None:
+    try:
+        record = note_record(file.read_text(encoding=encoding, errors="replace"), file)
+    except OSError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _dayone_items(path: Path, encoding: str):
+    with _open_text(path, encoding) as handle:
+        text = handle.read()
+    return dayone_records(path, text)
+
+
+def is_dated_journal(path: Path, encoding: str = DEFAULTS.encoding) -> bool:
+    """Whether a .txt input reads as entries under date headings (see `unstuck.data.journals.looks_dated`)."""
+    if check_input(path, encoding) is not InputKind.txt:
+        return False
+    with _open_text(path, encoding) as handle:
+        return looks_dated(handle)
 
 
 def _open_text(path: Path, encoding: str) -> IO[str]:
@@ -257,9 +314,88 @@ def _txt_lines(path: Path | str, handle: IO[str], first: int, encoding: str) -> 
             yield Row(line, str(line), text, {}, str(path), handle.buffer.tell())
 
 
+def _dated_rows(path: Path, keep_fields: tuple[str, ...], encoding: str) -> Iterator[Row | InputError]:
+    problems: dict[int, InputError] = {}
+    with _open_text(path, encoding) as handle:
+        for line, written, text, numbers in dated_entries(_readable_lines(path, handle, encoding, problems)):
+            bad = next((problems[n] for n in numbers if n in problems), None)
+            if bad is not None:
+                yield bad
+            elif not text.strip():
+                yield InputError(path, line, "a date heading with no entry under it")
+            else:
+                record = {"date": written, "text": text}
+                yield Row(line, str(line), text, {name: record.get(name) for name in keep_fields}, str(path),
+                          handle.buffer.tell())
+
+
+def _readable_lines(path: Path, handle: IO[str], encoding: str,
+                    problems: dict[int, InputError]) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a dated journal; a line that cannot be read is blank here and its error
+    goes to `problems`, so that its entry is reported and skipped."""
+    for line, raw in enumerate(handle, start=1):
+        text = _line_text(raw)
+        if UNDECODED.search(text):
+            problems[line], text = _undecodable(path, line, encoding), ""
+        elif "\r" in text or "\n" in text:
+            problems[line], text = _stray_break(path, line), ""
+        yield line, text
+
+
+def _dayone_rows(path: Path, text_field: str, id_field: str, keep_fields: tuple[str, ...],
+                 encoding: str) -> Iterator[Row | InputError]:
+    first = True
+    for item in _dayone_items(path, encoding):
+        line, record = item
+        if not isinstance(record, dict):
+            yield InputError(path, line, "expected each of \"entries\" to be a JSON object")
+            continue
+        if isinstance(record.get(text_field), str) and UNDECODED.search(record[text_field]):
+            yield _undecodable(path, line, encoding)
+            continue
+        record = dict(record)
+        if id_field == DEFAULTS.id_field and id_field not in record:
+            record[id_field] = record.get("uuid")
+        if isinstance(record.get(text_field), str):
+            title, record[text_field] = leading_title(record[text_field])
+            record.setdefault("title", title)
+        if id_field != DEFAULTS.id_field and id_field not in record and first:
+            raise InputError(path, line, f'no "{id_field}" field; {describe_columns(list(record))}; '
+                             "name the id field with --id-field NAME")
+        first = False
+        yield _to_row(path, line, record, text_field, id_field, keep_fields, 0)
+
+
 def _jsonl_rows(path: Path, text_field: str, id_field: str, keep_fields: tuple[str, ...],
                 encoding: str) -> Iterator[Row | InputError]:
-    yield from _jsonl_lines(path, _open_text(path, encoding), 1, text_field, id_field, keep_fields, encoding)
+    rows = _jsonl_lines(path, _open_text(path, encoding), 1, text_field, id_field, keep_fields, encoding)
+    yield from _named_id_present(rows, path, id_field, lambda line: _jsonl_fields(path, line, encoding))
+
+
+def _named_id_present(rows: Iterator[Row | InputError], path: Path, id_field: str,
+                      fields_at) -> Iterator[Row | InputError]:
+    """The rows, unless an --id-field the user named is missing from the first good row: then an
+    InputError for the whole input, naming the fields that row has (ids are never line numbers silently)."""
+    first = True
+    for row in rows:
+        if first and isinstance(row, Row) and id_field != DEFAULTS.id_field:
+            first = False
+            if row.id == str(row.line) and id_field not in (fields := fields_at(row.line)):
+                rows.close()
+                raise InputError(path, row.line, f'no "{id_field}" field; {describe_columns(fields)}; '
+                                 "name the id field with --id-field NAME")
+        yield row
+
+
+def _jsonl_fields(path: Path, line: int, encoding: str) -> list[str]:
+    """The keys of the JSON object on `line`; none if there is none there."""
+    with _open_text(path, encoding) as handle:
+        raw = next(islice(handle, line - 1, None), "")
+    try:
+        record = json.loads(_line_text(raw))
+    except (ValueError, RecursionError):
+        return []
+    return list(record) if isinstance(record, dict) else []
 
 
 def _jsonl_lines(path: Path | str, handle: IO[str], first: int, text_field: str, id_field: str,
@@ -435,7 +571,10 @@ def _csv_records(path: Path | str, handle: IO[str], reader, header: list[str], t
             yield _to_row(path, line, record, text_field, id_field, keep_fields, handle.buffer.tell())
 
 
-def _folder_rows(folder: Path, encoding: str) -> Iterator[Row | InputError]:
+def _folder_rows(folder: Path, id_field: str, keep_fields: tuple[str, ...],
+                 encoding: str) -> Iterator[Row | InputError]:
+    """One entry a file: its text after any front matter and leading `# title`, which are its fields.
+    The id is the file's path within the folder, or the front matter's `id_field` where it has one."""
     offset = 0
     codec = codecs.lookup(encoding).name
     yield from _unreadable_folders(folder)
@@ -467,7 +606,12 @@ def _folder_rows(folder: Path, encoding: str) -> Iterator[Row | InputError]:
         if not text.strip():
             yield InputError(file, None, "the file is empty")
             continue
-        yield Row(None, entry_id, text, {}, str(file), offset)
+        record = note_record(text, file)
+        if isinstance(record, InputError):
+            yield record
+            continue
+        record[id_field] = record.get(id_field) or entry_id
+        yield _to_row(file, None, record, "text", id_field, keep_fields, offset)
 
 
 class JsonlWriter:

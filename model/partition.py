@@ -267,7 +267,7 @@ def _open_span(path: str, span: tuple[int, int] | None, encoding: str) -> io.Tex
 def _cuts(path: Path, kind: InputKind, options: ReadOptions,
           every: int) -> list[tuple[tuple[int, int] | None, tuple[int, int] | None]]:
     """(lines, span) of each partition of one input; one whole partition when it cannot or need not be cut."""
-    if kind is InputKind.folder:
+    if kind in (InputKind.folder, InputKind.dayone):  # files, or one JSON document: never cut
         return [(None, None)]
     if codecs.lookup(options.encoding).name.startswith(("utf-16", "utf-32")):
         return [(None, None)]  # a newline is not one byte there

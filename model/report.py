@@ -6,23 +6,26 @@ Returns values only; never prints and never renders (HTML lives in `unstuck.cli.
 
 from __future__ import annotations
 
-import calendar
 import codecs
 import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
+from unstuck.data.dates import AmbiguousDate, implied_order, parse_date
 from unstuck.data.errors import InputError
-from unstuck.data.formats import DEFAULTS, InputKind, check_input
+from unstuck.data.formats import DEFAULTS, OUTPUT_KEYS, InputKind, check_input
 from unstuck.data.taxonomy import LABEL_IDS
 
 if TYPE_CHECKING:  # importing it would load spaCy, which `unstuck report --help` must not wait for
     from unstuck.model.batch import Tagged
+
+
+MANIFEST_FILE = "manifest.json"  # as unstuck.model.distributed writes it (which needs dask to import)
 
 
 class Bucket(str, Enum):
@@ -64,6 +67,7 @@ class Entry:
     date: date | None = None
     date_error: str | None = None
     path: str = ""
+    date_value: object = None  # as written in the date field; `assign_dates` reads it
 
 
 @dataclass
@@ -226,15 +230,13 @@ def _counts(entries: list[Entry]) -> dict[str, int]:
 
 # Reading entries: freshly tagged rows, or `unstuck batch` output read back without re-tagging.
 
-def entry_from_tagged(tagged: Tagged, date_field: str | None = None, dayfirst: bool = False) -> Entry:
+def entry_from_tagged(tagged: Tagged, date_field: str | None = None) -> Entry:
     row, tagging = tagged.row, tagged.tagging
     entry = Entry(
         id=row.id, line=row.line, labels=list(tagging.labels), scores=dict(tagging.scores),
         crisis=tagging.crisis, crisis_matches=[Span(m.start, m.end, m.text) for m in tagging.crisis_matches],
         evidence={k: [Span(e.start, e.end, e.text) for e in v] for k, v in tagging.evidence.items()},
-        text=row.text, path=row.path)
-    if date_field:
-        _set_date(entry, date_field, row.kept.get(date_field), dayfirst)
+        text=row.text, path=row.path, date_value=row.kept.get(date_field) if date_field else None)
     return entry
 
 
@@ -251,7 +253,7 @@ def is_batch_output(path: Path, encoding: str = DEFAULTS.encoding) -> bool:
 
 
 def read_batch_output(path: Path, text_field: str = DEFAULTS.text_field, id_field: str = DEFAULTS.id_field,
-                      date_field: str | None = None, dayfirst: bool = False,
+                      date_field: str | None = None,
                       encoding: str = DEFAULTS.encoding) -> Iterator[Entry | InputError]:
     """The entries of an `unstuck batch` output file, with an InputError in place of each bad row.
     The entry text is there only if the batch kept a field named `text_field`."""
@@ -268,7 +270,63 @@ def read_batch_output(path: Path, text_field: str = DEFAULTS.text_field, id_fiel
                 yield InputError(path, line, "not a tagged row (needs labels and a score for each of the "
                                  "twelve tags, as `unstuck batch` writes)")
                 continue
-            yield _entry_from_record(record, line, str(path), text_field, id_field, date_field, dayfirst)
+            yield _entry_from_record(record, line, str(path), text_field, id_field, date_field)
+
+
+def is_dask_output(path: Path) -> bool:
+    """Whether `path` is the folder `unstuck batch --scheduler` writes: partition files and manifest.json."""
+    return Path(path).is_dir() and (Path(path) / MANIFEST_FILE).is_file()
+
+
+def read_dask_output(folder: Path, text_field: str = DEFAULTS.text_field, id_field: str = DEFAULTS.id_field,
+                     date_field: str | None = None) -> tuple[Iterator[Entry | InputError], str | None]:
+    """The entries of a Dask batch's output folder, partition by partition in input order, and the
+    model version its manifest records. Raises InputError for a run that is not complete."""
+    manifest_path = Path(folder) / MANIFEST_FILE
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        parts = [Path(folder) / Path(p["output"]).name for p in manifest["partitions"]]
+        complete, version = manifest.get("complete") is True, manifest.get("run", {}).get("model_version")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise InputError(manifest_path, None, "not a manifest unstuck batch --scheduler wrote") from None
+    missing = next((p for p in parts if not p.is_file()), None)
+    if not complete or missing:
+        raise InputError(manifest_path, None, "the batch run did not finish (a partition is missing); run the same "
+                         "unstuck batch --scheduler command again to complete it")
+    entries = (entry for part in parts for entry in read_batch_output(part, text_field, id_field, date_field))
+    return entries, version if isinstance(version, str) else None
+
+
+def batch_fields(path: Path, encoding: str = DEFAULTS.encoding) -> list[str]:
+    """The fields a batch kept (beyond what it writes itself), from the first row of its output."""
+    if is_dask_output(path):
+        first = next((p for p in sorted(Path(path).glob("part-*.jsonl"))), None)
+        return batch_fields(first, encoding) if first else []
+    with _open(path, encoding) as handle:
+        line = next((line for line in handle if line.strip()), "{}")
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return []
+    return [k for k in record if k not in OUTPUT_KEYS] if isinstance(record, dict) else []
+
+
+def found_date_field(path: Path, fields: list[str], encoding: str = DEFAULTS.encoding) -> str | None:
+    """The kept field of batch output whose value in the first row reads as a date ("date" first)."""
+    if is_dask_output(path):
+        first = next((p for p in sorted(Path(path).glob("part-*.jsonl"))), None)
+        return found_date_field(first, fields, encoding) if first else None
+    with _open(path, encoding) as handle:
+        line = next((line for line in handle if line.strip()), "{}")
+    record = json.loads(line)
+    for name in sorted(fields, key=lambda f: f != "date"):
+        for dayfirst in (False, True):
+            try:
+                parse_date(record.get(name), dayfirst)
+                return name
+            except ValueError:
+                continue
+    return None
 
 
 def _open(path: Path, encoding: str):
@@ -284,7 +342,7 @@ def _looks_tagged(record) -> bool:
 
 
 def _entry_from_record(record: dict, line: int, path: str, text_field: str, id_field: str,
-                       date_field: str | None, dayfirst: bool) -> Entry:
+                       date_field: str | None) -> Entry:
     text = record.get(text_field)
     evidence = record.get("evidence") if isinstance(record.get("evidence"), dict) else {}
     entry = Entry(
@@ -292,9 +350,8 @@ def _entry_from_record(record: dict, line: int, path: str, text_field: str, id_f
         labels=list(record["labels"]), scores={k: float(record["scores"][k]) for k in LABEL_IDS},
         crisis=record.get("crisis") is True, crisis_matches=_spans(record.get("crisis_matches")),
         evidence={k: _spans(v) for k, v in evidence.items() if k in LABEL_IDS and _spans(v)},
-        text=text if isinstance(text, str) else None, path=path)
-    if date_field:
-        _set_date(entry, date_field, record.get(date_field), dayfirst)
+        text=text if isinstance(text, str) else None, path=path,
+        date_value=record.get(date_field) if date_field else None)
     return entry
 
 
@@ -306,58 +363,27 @@ def _spans(items) -> list[Span]:
             for i in items if isinstance(i, dict) and isinstance(i.get("text"), str)]
 
 
-def _set_date(entry: Entry, date_field: str, value, dayfirst: bool) -> None:
-    try:
-        entry.date = parse_date(value, dayfirst)
-    except ValueError as err:
-        entry.date_error = f'"{date_field}": {err}; this entry is left out of the timeline'
+def assign_dates(entries: list[Entry], date_field: str, dayfirst: bool | None = None) -> None:
+    """Read each entry's date; one that cannot be read gets a `date_error` and stays off the timeline.
+    `dayfirst` None (neither --dayfirst nor --monthfirst): numeric dates that could be read either way,
+    or that show both orders, raise InputError, since any guess would move entries to wrong dates."""
+    def where(entry: Entry) -> str:
+        return f"{entry.path}:{entry.line}" if entry.line is not None else entry.path
 
-
-# Dates: ISO 8601, numeric day/month/year in either order, and English month names.
-
-MONTHS = {name.lower(): i for names in (calendar.month_name, calendar.month_abbr)
-          for i, name in enumerate(names) if name} | {"sept": 9}
-_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
-_TIME = r"(?:(?:\s+|\s*,\s*|T)\d{1,2}[:.]\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[ap]\.?m\.?)?)?\s*$"
-NUMERIC = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})" + _TIME, re.I)
-YEAR_FIRST = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})" + _TIME, re.I)
-MONTH_FIRST = re.compile(_WEEKDAY + r"([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})" + _TIME, re.I)
-DAY_FIRST = re.compile(_WEEKDAY + r"(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([a-z]+)\.?,?\s+(\d{4})" + _TIME, re.I)
-EXPECTED = "expected a date such as 2026-03-04, 04/03/2026, March 4, 2026 or 4 Mar 2026"
-
-
-def parse_date(value, dayfirst: bool = False) -> date:
-    """The calendar date of `value`, as written (a time zone offset does not move it to another day).
-
-    Numeric dates are month first (04/03/2026 is April 3) unless `dayfirst`. Raises ValueError."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValueError("no date")
-    if not isinstance(value, str):
-        raise ValueError(f"not text but {json.dumps(value)[:20]}; {EXPECTED}")
-    text = value.strip()
-    try:
-        return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text).date()
-    except ValueError:
-        pass
-    if match := YEAR_FIRST.match(text):
-        return _make(int(match[1]), int(match[2]), int(match[3]))
-    if match := NUMERIC.match(text):
-        first, second, year = int(match[1]), int(match[2]), int(match[3])
-        day, month = (first, second) if dayfirst else (second, first)
-        swapped_is_real = month > 12 and 1 <= day <= 12 and month <= calendar.monthrange(year, day)[1]
-        if swapped_is_real:
-            order, hint = ("month", "drop --dayfirst") if dayfirst else ("day", "add --dayfirst")
-            raise ValueError(f"there is no month {month}; if these dates are {order} first, {hint}")
-        return _make(year, month, day)
-    for pattern, month_at, day_at in ((MONTH_FIRST, 1, 2), (DAY_FIRST, 2, 1)):
-        match = pattern.match(text)
-        if match and match[month_at].lower() in MONTHS:
-            return _make(int(match[3]), MONTHS[match[month_at].lower()], int(match[day_at]))
-    raise ValueError(f"not a date unstuck can read; {EXPECTED}")
-
-
-def _make(year: int, month: int, day: int) -> date:
-    try:
-        return date(year, month, day)
-    except ValueError as err:
-        raise ValueError(f"not a real date ({err})") from None
+    shown: dict[bool | None, Entry] = {}
+    if dayfirst is None:  # the first entry whose date can only be day first (True) or only month first (False)
+        for entry in entries:  # whose date can only be day first (True) or only month first (False)
+            shown.setdefault(implied_order(entry.date_value), entry)
+        if True in shown and False in shown:
+            raise InputError(shown[True].path, shown[True].line, f'"{date_field}": day first here but month first '
+                             f"at {where(shown[False])}; fix the dates, or say which with --dayfirst or --monthfirst")
+    for entry in entries:
+        try:
+            entry.date = parse_date(entry.date_value, dayfirst)
+        except AmbiguousDate as err:
+            order = next((order for order in shown if order is not None), None)
+            hint = "" if order is None else \
+                f" (the date at {where(shown[order])} can only be {'day' if order else 'month'} first)"
+            raise InputError(entry.path, entry.line, f'"{date_field}": {err}{hint}') from None
+        except ValueError as err:
+            entry.date_error = f'"{date_field}": {err}; this entry is left out of the timeline'

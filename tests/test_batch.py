@@ -166,7 +166,7 @@ def test_batch_encoding_option_reads_other_encodings(tmp_path):
     ("in.jsonl", b"", "the file is empty"),
     ("in.txt", b"\xef\xbb\xbf\n  \n", "the file is empty"),
     ("in.csv", b"id,text\n1,\x00\x01\x02\x00", "looks like a binary file, not text"),
-    ("in.pdf", b"%PDF-1.4", "unsupported file type '.pdf'; use .jsonl, .csv, .txt or a folder of .txt/.md files"),
+    ("in.pdf", b"%PDF-1.4", "unsupported file type '.pdf'; use .jsonl, .csv, .txt, a Day One .json export or a folder of .txt/.md files"),
 ])
 def test_batch_unusable_input_is_one_line_and_exit_2(tmp_path, name, content, reason):
     source = tmp_path / name
