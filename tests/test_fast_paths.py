@@ -42,12 +42,16 @@ def test_fast_lemmatizer_gives_spacys_lookup_lemmas():
 def test_fast_scores_equal_the_pipelines_exactly():
     import numpy as np
 
+    from unstuck.model.features import windows
+    from unstuck.model.nlp import doc_features
     from unstuck.model.tagger import Tagger
 
     tagger = Tagger.load()
     assert tagger._fast is not None, "the shipped model should take the fast scoring path"
     docs = list(tagger.nlp.pipe(_sample_texts()))
-    assert np.array_equal(tagger.predict_proba(docs), tagger.pipeline.predict_proba(docs))
+    features = [doc_features(doc) for doc in docs]  # the entries, and the windows scored beside them
+    features += [window for text in features for window in windows(text, 2)]
+    assert np.array_equal(tagger._score_features(features), tagger.pipeline[1:].predict_proba(features))
 
 
 def test_crisis_screen_shortcuts_find_what_running_every_matcher_everywhere_finds():
