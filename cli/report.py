@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import typer
 
-from unstuck.cli.app import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
+from unstuck.cli.common import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
 from unstuck.cli.batch import DELIMITERS
 from unstuck.data.errors import InputError
 from unstuck.data.formats import DEFAULTS, InputKind, atomic_output, check_input, check_output, read_rows
