@@ -53,11 +53,28 @@ class Manifest:
 
 
 def library_versions() -> dict[str, str]:
+    """What a model records about the install that built it (meta.json "library_versions")."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
     import numpy
     import sklearn
     import spacy
 
-    return {"scikit-learn": sklearn.__version__, "spacy": spacy.__version__, "numpy": numpy.__version__}
+    try:
+        ours = version("unstuck")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        ours = "unknown"
+    return {"scikit-learn": sklearn.__version__, "spacy": spacy.__version__, "numpy": numpy.__version__,
+            "python": platform.python_version(), "unstuck": ours}
+
+
+# Which part of each version must match for a model to be used here (2 = major.minor), and whether a
+# manifest must record it: a pickle is only safe within one scikit-learn minor and numpy major
+# version; spaCy's tokenizer and lemmas make the features, so another spaCy minor version would score
+# the same text differently (older manifests may not record it). Python and unstuck are recorded, not
+# checked: pickles cross them, and the model format has its own number.
+MUST_MATCH = (("scikit-learn", 2, True), ("numpy", 1, True), ("spacy", 2, False))
 
 
 def check_model_target(directory: Path) -> None:
@@ -169,11 +186,12 @@ def check_compatible(manifest: Manifest, directory: Path, remedy: str = REMEDY) 
 
 
 def version_mismatch(theirs: dict[str, str]) -> str | None:
-    """"scikit-learn 1.8.0, this install has 1.9.1" when a pickle made with the libraries `theirs`
-    (another scikit-learn minor version or numpy major version) cannot be trusted here, else None."""
+    """"scikit-learn 1.8.0, this install has 1.9.1" when a model built with the libraries `theirs`
+    cannot be used here (see MUST_MATCH), else None. A library an older manifest does not record is
+    not checked."""
     ours = library_versions()
-    for name, parts in (("scikit-learn", 2), ("numpy", 1)):
-        if _prefix(theirs.get(name, ""), parts) != _prefix(ours[name], parts):
+    for name, parts, required in MUST_MATCH:
+        if (required or name in theirs) and _prefix(theirs.get(name, ""), parts) != _prefix(ours[name], parts):
             return f"{name} {theirs.get(name)}, this install has {ours[name]}"
     return None
 

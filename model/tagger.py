@@ -75,7 +75,7 @@ class Tagger:
         self.pipeline = pipeline
         self.manifest = manifest
         self.path = path
-        self.thresholds = {k: float(manifest.thresholds.get(k, 0.5)) for k in LABEL_IDS}
+        self.thresholds = {k: float(manifest.thresholds[k]) for k in LABEL_IDS}  # read_manifest refuses a gap
         self.nlp = get_nlp()
         self.screen = default_screen()
         # whose help lines a flagged entry carries: the saved preference or the locale, else every region's

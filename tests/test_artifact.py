@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from unstuck.cli.app import app
 from unstuck.model import DEFAULT_MODEL_DIR, store
-from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError, load_model
+from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError, library_versions, load_model
 from unstuck.model.tagger import Tagger
 
 runner = CliRunner()
@@ -43,6 +43,29 @@ def test_artifact_other_sklearn_version_is_refused(model_copy):
     (model_copy / META_FILE).write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="built with scikit-learn 0.24.2"):
         load_model(model_copy)
+
+
+def _edit_versions(model_copy, **versions):
+    meta = json.loads((model_copy / META_FILE).read_text())
+    meta["library_versions"].update(versions)
+    for name in [k for k, v in versions.items() if v is None]:
+        del meta["library_versions"][name]
+    (model_copy / META_FILE).write_text(json.dumps(meta))
+
+
+def test_artifact_other_spacy_minor_version_is_refused(model_copy):
+    _edit_versions(model_copy, spacy="2.3.0")
+    with pytest.raises(ModelError, match="built with spacy 2.3.0, this install has"):
+        load_model(model_copy)
+
+
+def test_artifact_older_manifest_without_spacy_python_unstuck_versions_loads(model_copy):
+    _edit_versions(model_copy, spacy=None, python=None, unstuck=None)
+    assert load_model(model_copy)[1].label_ids
+
+
+def test_artifact_a_model_records_every_version_it_was_built_with():
+    assert set(library_versions()) == {"scikit-learn", "spacy", "numpy", "python", "unstuck"}
 
 
 def test_artifact_cli_refuses_a_broken_model_in_one_line(model_copy):
