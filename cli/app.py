@@ -67,7 +67,7 @@ def main() -> None:
 
 def _leave(code) -> None:
     """Exit without tearing the interpreter down: freeing spaCy's and scikit-learn's objects one by
-    one takes longer (about 0.35 s) than tagging an entry, and the prompt would wait for it. Every
+    one takes longer than tagging an entry (see BENCHMARKS.md), and the prompt would wait for it. Every
     command has closed its files and worker pools by the time it returns; the standard streams are
     flushed here. Exit status as `sys.exit` gives it (a message is printed and the status is 1)."""
     if isinstance(code, str):

@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from unstuck.cli.common import MODEL_OPTION, TRUST_OPTION, app, data_app, fail, get_tagger, models_app, note
-from unstuck.data.errors import InputError, printable
+from unstuck.cli.common import MODEL_OPTION, TRUST_OPTION, app, data_app, get_tagger, models_app, note
+from unstuck.data.errors import InputError
 
 
 @app.command()

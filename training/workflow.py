@@ -14,19 +14,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from unstuck.data.examples import Example, data_hash, load_seed, read_examples, write_examples
+from unstuck.data.examples import Example, data_hash, load_seed, write_examples
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model import catalog, store
 from unstuck.model.artifact import Manifest, ModelError, library_versions, load_model, read_manifest, save_model
 from unstuck.model.crisis_model import CrisisModelError, default_model, rebuilt_dir
-from unstuck.model.nlp import MAX_CHARS
 from unstuck.model.tagger import Tagger
 from unstuck.training.card import model_card
 from unstuck.training.crisis import rebuild as rebuild_crisis
 from unstuck.training.evaluate import evaluate
 from unstuck.data.errors import InputError
 from unstuck.model.artifact import check_model_target
-from unstuck.training.examples import Relabel, drop_replaced, sort_new
+from unstuck.training.examples import Relabel, added_examples, drop_replaced, sort_new
 from unstuck.training.train import (
     CANDIDATES, DEFAULT_CONFIG, TrainConfig, TrainResult, featurize, fit_with_thresholds, split_examples,
 )
@@ -121,13 +120,7 @@ def add_examples(path: Path, skip_invalid: bool = False,
 
 
 def user_examples() -> list[Example]:
-    examples: list[Example] = []
-    for path in sorted(store.examples_dir().glob("*.jsonl")):
-        result = read_examples(path, source="user")
-        if result.errors:
-            raise result.errors[0]
-        examples.extend(result.examples)
-    return examples
+    return [added.example for added in added_examples()]
 
 
 def all_examples(real_texts: Path | None = None) -> list[Example]:
