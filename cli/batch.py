@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from unstuck.cli.app import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
+from unstuck.cli.common import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
 from unstuck.data.errors import InputError, printable
 from unstuck.data.formats import (
     DEFAULTS, OUTPUT_SUFFIXES, InputKind, atomic_output, check_input, check_output, input_size, is_dated_journal,

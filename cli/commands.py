@@ -8,14 +8,11 @@ from typing import Optional
 
 import typer
 
-from unstuck.cli.app import (
-    MODEL_OPTION, TRUST_OPTION, app, data_app, fail, get_tagger, models_app, note, reports_input_errors,
-)
-from unstuck.data.errors import InputError, printable
+from unstuck.cli.common import MODEL_OPTION, TRUST_OPTION, app, data_app, get_tagger, models_app, note
+from unstuck.data.errors import InputError
 
 
 @app.command()
-@reports_input_errors
 def train(
     add: Optional[Path] = typer.Option(None, "--add", help="A .jsonl or .csv of new labeled examples (text, labels)."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Add the valid rows even if some are bad."),
@@ -35,55 +32,20 @@ def train(
     The new model is evaluated on held-out entries it never saw; it becomes the active model only
     if its macro F1 there did not drop (or with --force). Older models stay: see `unstuck models`.
     """
-    from dataclasses import replace
-
-    from unstuck.cli.render import metrics_table
-    from unstuck.model.artifact import check_model_target
+    from unstuck.cli.render import learning_curve_view, retraining_view
     from unstuck.training import workflow
-    from unstuck.training.examples import drop_replaced
-    from unstuck.training.train import CANDIDATES, DEFAULT_CONFIG, train as run_training
 
-    if out is not None:
-        check_model_target(out)  # before hours of training, and before anything is added
-    if add is not None:
-        result = workflow.validate_new(add)
-        for error in result.errors:
-            note(str(error))
-        if result.errors and not skip_invalid:
-            fail(f"{add}: {len(result.errors)} bad row(s); nothing was added (fix them, or use --skip-invalid)")
-        if not result.examples and not result.relabels:
-            fail(f"{add}: no new examples to add")
-        stored = workflow.store_examples(result.examples + [r.new for r in result.relabels], add.name)
-        drop_replaced(result.relabels)
-        for r in result.relabels:
-            note(f"{add}:{r.new.line}: corrects added example {r.old.key}: labels were "
-                 f"{', '.join(r.old.example.labels) or 'no barrier'}, now {', '.join(r.new.labels) or 'no barrier'}")
-        note(f"added {len(result.examples)} example(s) and corrected {len(result.relabels)}: {stored}")
-    config = replace(DEFAULT_CONFIG, user_weight=user_weight)
-    examples = workflow.all_examples(real)
-    if curve:
-        from unstuck.training.train import learning_curve
-
-        typer.echo(f"{'share':>6}{'entries':>9}{'macro F1':>10}{'micro F1':>10}")
-        for point in learning_curve(examples, config, progress=note):
-            typer.echo(f"{point['fraction']:>6.0%}{point['n_train']:>9}{point['macro_f1']:>10.3f}{point['micro_f1']:>10.3f}")
+    if curve:  # stores what --add gives, then measures; trains nothing to keep
+        if add is not None:
+            for line in workflow.add_examples(add, skip_invalid, on_bad_row=note).notes():
+                note(line)
+        typer.echo(learning_curve_view(workflow.learning_curve(real, user_weight, progress=note)))
         return
-    trained = run_training(examples, config, compare=CANDIDATES if compare else (), progress=note,
-                           version="shipped" if out else None)
-    if out is not None:
-        workflow.save_result(trained, out)
-        typer.echo(metrics_table(trained.report["heldout"], title=f"held-out split ({len(trained.split.test)} entries)"))
-        typer.echo(f"wrote {out} (and its MODEL_CARD.md)")
-        return
-    promotion = workflow.promote(trained, force=force)
-    typer.echo(metrics_table(promotion.candidate, promotion.current,
-                             title=f"held-out split ({len(trained.split.test)} entries): new model vs current"))
-    typer.echo(("activated: " if promotion.promoted else "not activated: ") + promotion.reason)
-    typer.echo(f"model {promotion.version} saved in {promotion.path}")
+    typer.echo(retraining_view(workflow.retrain(add, skip_invalid=skip_invalid, user_weight=user_weight, force=force,
+                                                compare=compare, out=out, real=real, progress=note, on_bad_row=note)))
 
 
 @app.command()
-@reports_input_errors
 def evaluate(
     file: Path = typer.Argument(..., help="A labeled .jsonl or .csv (text, labels)."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
@@ -93,41 +55,15 @@ def evaluate(
     trust_model: bool = TRUST_OPTION,
 ) -> None:
     """Score the current model on a labeled file: per-label precision, recall, F1, support."""
-    from unstuck.cli.render import metrics_table
-    from unstuck.data.examples import read_examples, too_long
-    from unstuck.data.formats import JsonlWriter, atomic_output, check_output
-    from unstuck.model.nlp import MAX_CHARS
-    from unstuck.training.evaluate import evaluate as run_evaluation
+    from unstuck.cli.render import evaluation_view
+    from unstuck.training.evaluate import evaluate_into, labeled_examples
 
-    if errors_out is not None:
-        check_output(str(errors_out), file, (".jsonl",), option="--errors-out")
-    data = read_examples(file)
-    errors_found = data.errors + too_long(file, data.examples, MAX_CHARS)
-    if errors_found:
-        fail(str(min(errors_found, key=lambda e: e.line or 0)))
-    if not data.examples:
-        fail(f"{file}: no examples")
-    result = run_evaluation(get_tagger(model, trust_model), data.examples)
-    if errors_out is not None:
-        with atomic_output(str(errors_out)) as handle:
-            writer = JsonlWriter(handle)
-            for row in result.errors:
-                writer.write(row)
+    examples = labeled_examples(file, errors_out)
+    result = evaluate_into(get_tagger(model, trust_model), examples, errors_out)
     if as_json:
         typer.echo(json.dumps({"metrics": result.metrics, "errors": result.errors[:errors]}, ensure_ascii=False))
-        return
-    typer.echo(metrics_table(result.metrics, title=printable(f"{file} ({len(data.examples)} entries)")))
-    for key, title in (("by_source", "source"), ("by_group", "group")):
-        if key in result.metrics:
-            typer.echo(f"\n{'per ' + title:<22}{'n':>6}{'micro':>7}{'macro':>7}  no-barrier entries given a tag")
-            for name, m in result.metrics[key].items():
-                typer.echo(f"  {name[:20]:<20}{m['n']:>6}{m['micro']['f1']:>7.2f}{m['macro']['f1']:>7.2f}  "
-                           f"{m['entries']['untagged_given_a_tag']:.0%}")
-    typer.echo("\nconfusion per label (tp fp fn tn):")
-    for label, m in result.metrics["labels"].items():
-        typer.echo(f"  {label:<22}{m['tp']:>5}{m['fp']:>5}{m['fn']:>5}{m['tn']:>5}")
-    for row in result.errors[:errors]:
-        typer.echo(f"\n{printable(row['id'])}: missed {', '.join(row['missed']) or '-'}; extra {', '.join(row['extra']) or '-'}")
+    else:
+        typer.echo(evaluation_view(result, f"{file} ({len(examples)} entries)", errors))
 
 
 @models_app.callback()
@@ -144,21 +80,27 @@ def models(ctx: typer.Context) -> None:
 
 
 @models_app.command("use")
-@reports_input_errors
 def models_use(version: str = typer.Argument(..., help="A model name from `unstuck models`, or 'shipped' "
                                             "(names only: a model from elsewhere is used with --model and --trust-model).")) -> None:
     """Make VERSION the active model (`unstuck models use shipped` always returns to the shipped one)."""
-    from unstuck.model.catalog import UnknownModel, use_model
+    from unstuck.model.catalog import use_model
 
-    try:
-        use_model(version)
-    except UnknownModel as err:
-        fail(str(err))
+    use_model(version)
     typer.echo(f"active model: {version}")
 
 
+@models_app.command("rebuild")
+def models_rebuild() -> None:
+    """Rebuild the shipped models from the shipped data, for an install whose libraries cannot read
+    them (`unstuck tag` says when): a minute or so, into your models directory."""
+    from unstuck.cli.render import rebuilt_view
+    from unstuck.training.workflow import rebuild_shipped
+
+    note("checking the shipped models; any this install cannot use is rebuilt from the shipped data")
+    typer.echo(rebuilt_view(rebuild_shipped()))
+
+
 @data_app.command("check")
-@reports_input_errors
 def data_check(
     file: Optional[Path] = typer.Argument(None, help="A labeled file; default: the seed set plus your examples."),
     suspects: int = typer.Option(0, "--suspects", help="Also list the N entries whose labels disagree most "
@@ -182,7 +124,6 @@ def data_check(
 
 
 @app.command()
-@reports_input_errors
 def suggest(
     file: Path = typer.Argument(..., help="Unlabeled entries: anything `unstuck batch` reads."),
     n: int = typer.Option(20, "-n", min=1, help="How many entries to suggest."),

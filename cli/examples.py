@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import typer
 
-from unstuck.cli.app import app, fail, reports_input_errors
-from unstuck.training.examples import UnknownExample, added_examples, remove_added, text_start
+from unstuck.cli.common import app
+from unstuck.training.examples import added_examples, remove_added, text_start
 
 examples_app = typer.Typer(rich_markup_mode=None, invoke_without_command=True,
                            help="The examples you added (`train --add`, `review`): list them, remove one.")
@@ -14,7 +14,6 @@ app.add_typer(examples_app, name="examples")
 
 
 @examples_app.callback()
-@reports_input_errors
 def examples(ctx: typer.Context) -> None:
     """List the examples you added: id, file, labels, and the start of the text. They live in your
     data directory and are used by every `unstuck train`, whichever model is active."""
@@ -32,12 +31,8 @@ def examples(ctx: typer.Context) -> None:
 
 
 @examples_app.command("remove")
-@reports_input_errors
 def examples_remove(key: str = typer.Argument(..., metavar="ID", help="An id from `unstuck examples`.")) -> None:
     """Remove one added example. It leaves the next `unstuck train`; models already trained keep it."""
-    try:
-        removed = remove_added(key)
-    except UnknownExample as err:
-        fail(str(err))
+    removed = remove_added(key)
     typer.echo(f"removed {removed.key} ({removed.file.name}:{removed.line}); "
                "run `unstuck train` for a model without it")

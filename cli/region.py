@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from unstuck.cli.app import app, fail
+from unstuck.cli.common import app, fail
 
 region_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True,
                          help="The region whose crisis and abuse help lines are shown (us, ca, uk, ie, au, nz, eu).")
@@ -14,13 +14,9 @@ app.add_typer(region_app, name="region")
 @region_app.command("set")
 def set_region(code: str = typer.Argument(..., help="us, ca, uk, ie, au, nz or eu.")) -> None:
     """Save the region; `tag` and `batch` use it unless --region or UNSTUCK_REGION says otherwise."""
-    from unstuck.data.resources import UnknownRegion
     from unstuck.model.region import save_region
 
-    try:
-        typer.echo(f"region set to {save_region(code)}")
-    except UnknownRegion as err:
-        fail(str(err))
+    typer.echo(f"region set to {save_region(code)}")
 
 
 @region_app.command("show")
@@ -31,7 +27,7 @@ def show_region() -> None:
 
     try:
         chosen = chosen_region()
-    except UnknownRegion as err:
+    except UnknownRegion as err:  # a bad UNSTUCK_REGION or saved file: say which it was
         fail(f"{err} (from {region_source()})")
     typer.echo(f"{chosen or 'none'} (from {region_source()})")
 

@@ -121,3 +121,67 @@ def _one_line(text: str, width: int = 100) -> str:
 
 def _wrapped(text: str, prefix: str) -> str:
     return textwrap.fill(text, width=96, initial_indent=prefix, subsequent_indent=" " * len(prefix))
+
+
+def explanations_view(explanations: list, version: str) -> str:
+    """`unstuck explain`: each tag's score against its threshold and the words for and against."""
+    if not explanations:
+        return (f"no tag was given to this entry (model {version}); "
+                "use --label ID to see why a tag was not given")
+    lines = []
+    for one in explanations:
+        verdict = "assigned" if one.score >= one.threshold else "not assigned"
+        lines += [f"{one.label}: score {one.score:.2f}, threshold {one.threshold:.2f} -> {verdict}",
+                  "words for:     " + (", ".join(f"{w} (+{v:.2f})" for w, v in one.for_words) or "none"),
+                  "words against: " + (", ".join(f"{w} ({v:.2f})" for w, v in one.against_words) or "none")]
+    lines.append("(word weights only; character patterns add to the score but are not listed)")
+    return "\n".join(lines)
+
+
+def retraining_view(result) -> str:
+    """`unstuck train`: the held-out table, then where the model went and whether it became active."""
+    held_out = f"held-out split ({len(result.trained.split.test)} entries)"
+    if result.out is not None:
+        return (metrics_table(result.trained.report["heldout"], title=held_out)
+                + f"\nwrote {result.out} (and its MODEL_CARD.md)")
+    promotion = result.promotion
+    return "\n".join([metrics_table(promotion.candidate, promotion.current, title=f"{held_out}: new model vs current"),
+                      ("activated: " if promotion.promoted else "not activated: ") + promotion.reason,
+                      f"model {promotion.version} saved in {promotion.path}"])
+
+
+def learning_curve_view(points: list[dict]) -> str:
+    lines = [f"{'share':>6}{'entries':>9}{'macro F1':>10}{'micro F1':>10}"]
+    lines += [f"{p['fraction']:>6.0%}{p['n_train']:>9}{p['macro_f1']:>10.3f}{p['micro_f1']:>10.3f}" for p in points]
+    return "\n".join(lines)
+
+
+def evaluation_view(result, title: str, worst: int) -> str:
+    """`unstuck evaluate`: the metrics table, per source and group, confusion per label, and the
+    `worst` mistakes."""
+    from unstuck.data.errors import printable
+
+    metrics = result.metrics
+    lines = [metrics_table(metrics, title=printable(title))]
+    for key, name in (("by_source", "source"), ("by_group", "group")):
+        if key in metrics:
+            lines.append(f"\n{'per ' + name:<22}{'n':>6}{'micro':>7}{'macro':>7}  no-barrier entries given a tag")
+            lines += [f"  {one[:20]:<20}{m['n']:>6}{m['micro']['f1']:>7.2f}{m['macro']['f1']:>7.2f}  "
+                      f"{m['entries']['untagged_given_a_tag']:.0%}" for one, m in metrics[key].items()]
+    lines.append("\nconfusion per label (tp fp fn tn):")
+    lines += [f"  {label:<22}{m['tp']:>5}{m['fp']:>5}{m['fn']:>5}{m['tn']:>5}" for label, m in metrics["labels"].items()]
+    lines += [f"\n{printable(row['id'])}: missed {', '.join(row['missed']) or '-'}; extra {', '.join(row['extra']) or '-'}"
+              for row in result.errors[:worst]]
+    return "\n".join(lines)
+
+
+def rebuilt_view(rebuilt) -> str:
+    """`unstuck models rebuild`: what was rebuilt, why, where, and what is active now."""
+    lines = []
+    for what, path, problem in (("model", rebuilt.model, rebuilt.model_problem),
+                                ("crisis model", rebuilt.crisis_model, rebuilt.crisis_problem)):
+        lines.append(f"rebuilt the shipped {what} into {path} ({problem.split('; ')[0]})" if path
+                     else f"the shipped {what} works with this install; nothing to rebuild")
+    if rebuilt.activated:
+        lines.append(f"active model: {rebuilt.model.name}")
+    return "\n".join(lines)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import typer
 
-from unstuck.cli.app import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
+from unstuck.cli.common import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
 from unstuck.cli.batch import DELIMITERS, SPLIT_OPTION, Progress, txt_layout
 from unstuck.data.errors import InputError
 from unstuck.data.formats import (

@@ -13,7 +13,7 @@ from typing import Iterator, Optional
 
 import typer
 
-from unstuck.cli.app import MODEL_OPTION, app, get_tagger, note, reports_input_errors
+from unstuck.cli.common import MODEL_OPTION, app, get_tagger, note
 from unstuck.data.errors import InputError
 from unstuck.data.taxonomy import LABEL_IDS
 
@@ -24,7 +24,6 @@ HELP_LINE = "Enter accept  1-9 a b c toggle a tag  n no barrier  s skip  u undo 
 
 
 @app.command()
-@reports_input_errors
 def review(
     file: Path = typer.Argument(..., metavar="FILE", help="Entries: anything `unstuck batch` reads, or `unstuck suggest` output."),
     pick: Optional[int] = typer.Option(None, "--pick", min=1, metavar="N",
@@ -213,16 +212,10 @@ def _offer_retraining(pending: list, keys: Iterator[str], file: Path) -> None:
     if next(keys, "n") not in ("y", "Y"):
         say(f"not now; they stay saved: run `unstuck review {file}` again to add them")
         return
-    from unstuck.cli.commands import train
-    from unstuck.data.examples import write_examples
-    from unstuck.training.review import answers_path
+    from unstuck.cli.render import retraining_view
+    from unstuck.training.review import retrain_on
 
-    staged = answers_path().with_name("review.jsonl")
-    write_examples(staged, pending)
-    try:
-        train(add=staged, skip_invalid=True, user_weight=1, force=False, compare=False, curve=False, out=None, real=None)
-    finally:
-        staged.unlink(missing_ok=True)
+    typer.echo(retraining_view(retrain_on(pending, progress=note, on_bad_row=note)))
 
 
 def _entries(rows, tagger, pick: int | None, answered: set[str]) -> list:

@@ -1,4 +1,5 @@
-"""The one error type for bad input files; the CLI turns it into `unstuck: FILE:LINE: reason`.
+"""Our errors: `UnstuckError` and its kinds, each with the exit code the CLI gives it; the CLI prints
+any of them as one line, `unstuck: message`. They pickle (a Dask worker's error reaches the client).
 
 Messages never quote entry text: journal text must not leak into error output. Whatever a message
 carries from a file (its name, a header) is made `printable`: nothing from a file reaches a terminal
@@ -26,7 +27,31 @@ def _escape(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-class InputError(Exception):
+class UnstuckError(Exception):
+    """Something the user can fix: the message is one line that says what to do."""
+
+    exit_code = 2
+
+    def __reduce__(self):
+        # Not through __init__: subclasses take other arguments than the message they pass on.
+        return _restore, (type(self), str(self)), self.__dict__
+
+
+def _restore(kind: type, message: str) -> UnstuckError:
+    error = kind.__new__(kind)
+    Exception.__init__(error, message)
+    return error
+
+
+class UsageError(UnstuckError):
+    """Options or arguments that do not fit together; exit 2 unless the caller says otherwise."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class InputError(UnstuckError):
     """A problem with a file the user gave us, located by path and (1-based) line."""
 
     def __init__(self, path: str | Path | None, line: int | None, reason: str) -> None:

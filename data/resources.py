@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Mapping
 
 from unstuck.data import DATA_DIR
-from unstuck.data.errors import InputError
+from unstuck.data.errors import InputError, UnstuckError
 
 RESOURCES_PATH = DATA_DIR / "crisis_resources.toml"
 REQUIRED = ("name", "crisis_line", "emergency")
@@ -59,7 +59,7 @@ class Resource:
         return HelpLine(self.region, self.name, "emergency", "Emergency services", f"call {self.emergency}")
 
 
-class UnknownRegion(ValueError):
+class UnknownRegion(UnstuckError, ValueError):
     """A region code we have no lines for; the message lists the known ones."""
 
     def __init__(self, code: str, known: tuple[str, ...]) -> None:

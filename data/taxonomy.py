@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from unstuck.data import DATA_DIR
-from unstuck.data.errors import InputError
+from unstuck.data.errors import InputError, UnstuckError
 
 LABEL_IDS: tuple[str, ...] = (
     "fear",
@@ -105,7 +105,7 @@ def _parse_label(path: Path, entry: dict) -> Label:
     )
 
 
-class UnknownLabel(ValueError):
+class UnknownLabel(UnstuckError, ValueError):
     """A label name that matches no tag; the message suggests the closest ids."""
 
 

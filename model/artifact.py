@@ -19,7 +19,7 @@ from pathlib import Path
 
 import joblib
 
-from unstuck.data.errors import InputError
+from unstuck.data.errors import InputError, UnstuckError
 from unstuck.data.formats import file_sha256
 from unstuck.data.taxonomy import LABEL_IDS
 
@@ -29,9 +29,11 @@ META_FILE = "meta.json"
 MODEL_FILES = frozenset({PIPELINE_FILE, META_FILE, "MODEL_CARD.md", "report.json"})
 FORMAT = 1
 REMEDY = "run `unstuck train` to rebuild it"
+# The shipped models are rebuilt from the shipped data, never behind the user's back.
+SHIPPED_REMEDY = "run `unstuck models rebuild` to rebuild the shipped models for this install"
 
 
-class ModelError(Exception):
+class ModelError(UnstuckError):
     """A model directory that cannot be used; the message is one line with the remedy."""
 
 
@@ -51,11 +53,28 @@ class Manifest:
 
 
 def library_versions() -> dict[str, str]:
+    """What a model records about the install that built it (meta.json "library_versions")."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
     import numpy
     import sklearn
     import spacy
 
-    return {"scikit-learn": sklearn.__version__, "spacy": spacy.__version__, "numpy": numpy.__version__}
+    try:
+        ours = version("unstuck")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        ours = "unknown"
+    return {"scikit-learn": sklearn.__version__, "spacy": spacy.__version__, "numpy": numpy.__version__,
+            "python": platform.python_version(), "unstuck": ours}
+
+
+# Which part of each version must match for a model to be used here (2 = major.minor), and whether a
+# manifest must record it: a pickle is only safe within one scikit-learn minor and numpy major
+# version; spaCy's tokenizer and lemmas make the features, so another spaCy minor version would score
+# the same text differently (older manifests may not record it). Python and unstuck are recorded, not
+# checked: pickles cross them, and the model format has its own number.
+MUST_MATCH = (("scikit-learn", 2, True), ("numpy", 1, True), ("spacy", 2, False))
 
 
 def check_model_target(directory: Path) -> None:
@@ -98,7 +117,7 @@ def save_model(directory: Path, pipeline, manifest: Manifest) -> Path:
     return directory
 
 
-def read_manifest(directory: Path) -> Manifest:
+def read_manifest(directory: Path, remedy: str = REMEDY) -> Manifest:
     """The manifest of a model directory, checked field by field; ModelError naming the problem."""
     path = Path(directory) / META_FILE
     try:
@@ -106,11 +125,11 @@ def read_manifest(directory: Path) -> Manifest:
         problem = manifest_problem(raw)
         manifest = None if problem else Manifest(**raw)
     except (FileNotFoundError, NotADirectoryError):
-        raise ModelError(f"{directory}: no model here ({META_FILE} missing); {REMEDY}") from None
+        raise ModelError(f"{directory}: no model here ({META_FILE} missing); {remedy}") from None
     except (ValueError, TypeError, UnicodeDecodeError, RecursionError, OSError):
-        raise ModelError(f"{path}: manifest is damaged; {REMEDY}") from None
+        raise ModelError(f"{path}: manifest is damaged; {remedy}") from None
     if problem:
-        raise ModelError(f"{path}: {problem}; {REMEDY}")
+        raise ModelError(f"{path}: {problem}; {remedy}")
     return manifest
 
 
@@ -159,42 +178,43 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def check_compatible(manifest: Manifest, directory: Path) -> None:
+def check_compatible(manifest: Manifest, directory: Path, remedy: str = REMEDY) -> None:
     """Refuse a pickle made by another scikit-learn minor version or numpy major version."""
     mismatch = version_mismatch(manifest.library_versions)
     if mismatch:
-        raise ModelError(f"{directory}: built with {mismatch}; {REMEDY}")
+        raise ModelError(f"{directory}: built with {mismatch}; {remedy}")
 
 
 def version_mismatch(theirs: dict[str, str]) -> str | None:
-    """"scikit-learn 1.8.0, this install has 1.9.1" when a pickle made with the libraries `theirs`
-    (another scikit-learn minor version or numpy major version) cannot be trusted here, else None."""
+    """"scikit-learn 1.8.0, this install has 1.9.1" when a model built with the libraries `theirs`
+    cannot be used here (see MUST_MATCH), else None. A library an older manifest does not record is
+    not checked."""
     ours = library_versions()
-    for name, parts in (("scikit-learn", 2), ("numpy", 1)):
-        if _prefix(theirs.get(name, ""), parts) != _prefix(ours[name], parts):
+    for name, parts, required in MUST_MATCH:
+        if (required or name in theirs) and _prefix(theirs.get(name, ""), parts) != _prefix(ours[name], parts):
             return f"{name} {theirs.get(name)}, this install has {ours[name]}"
     return None
 
 
-def load_model(directory: Path):
-    """Return (pipeline, manifest) or raise ModelError. Unpickling runs code: callers decide whether
-    a directory is trusted (`unstuck.model.store.is_trusted`) before calling this."""
+def load_model(directory: Path, remedy: str = REMEDY):
+    """Return (pipeline, manifest) or raise ModelError ending in `remedy`. Unpickling runs code:
+    callers decide whether a directory is trusted (`unstuck.model.store.is_trusted`) first."""
     directory = Path(directory)
-    manifest = read_manifest(directory)
-    check_compatible(manifest, directory)
+    manifest = read_manifest(directory, remedy)
+    check_compatible(manifest, directory, remedy)
     pipeline_path = directory / PIPELINE_FILE
     try:
         data = pipeline_path.read_bytes()  # unpickle the very bytes that were checked
     except OSError:
         data = b""
     if hashlib.sha256(data).hexdigest() != manifest.sha256:
-        raise ModelError(f"{pipeline_path}: model file is missing, truncated or changed; {REMEDY}")
+        raise ModelError(f"{pipeline_path}: model file is missing, truncated or changed; {remedy}")
     try:
         pipeline = joblib.load(io.BytesIO(data))
     except Exception as err:  # unpickling can fail in many ways; all mean the same to a user
-        raise ModelError(f"{pipeline_path}: model file cannot be read ({type(err).__name__}); {REMEDY}") from None
+        raise ModelError(f"{pipeline_path}: model file cannot be read ({type(err).__name__}); {remedy}") from None
     if not callable(getattr(pipeline, "predict_proba", None)):
-        raise ModelError(f"{pipeline_path}: holds no scikit-learn pipeline; {REMEDY}")
+        raise ModelError(f"{pipeline_path}: holds no scikit-learn pipeline; {remedy}")
     return pipeline, manifest
 
 

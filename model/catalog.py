@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from unstuck.data.errors import UnstuckError
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model import store
 
@@ -18,7 +19,7 @@ FORMAT = 1
 REQUIRED = ("version", "label_ids", "thresholds", "library_versions", "data_hash", "trained_at", "n_train", "config")
 
 
-class UnknownModel(LookupError):
+class UnknownModel(UnstuckError, LookupError):
     """No usable model by that version; the message lists the ones there are."""
 
 

@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 
-from unstuck.data.errors import InputError
+from unstuck.data.errors import InputError, UnstuckError
 from unstuck.data.formats import atomic_output, file_sha256, input_size
 from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError
 from unstuck.model.batch import LISTED_SKIPS, BatchSummary
@@ -53,12 +53,10 @@ class DistributedRun:
     summary: BatchSummary
 
 
-class PartitionInputError(Exception):
-    """An InputError raised on a worker, carried back as plain values (InputError does not pickle)."""
-
-
-class SchedulerUnreachable(Exception):
+class SchedulerUnreachable(UnstuckError):
     """No Dask scheduler answered at the address given; the message is one line."""
+
+    exit_code = 1
 
 
 def local_workers(scheduler: str) -> int | None:
@@ -119,8 +117,6 @@ def run_on_dask(client: Client, partitions: list[FilePartition], out_dir: str | 
             reported = _report_in_order(entries, reported, on_skip)
             tagged, read = tagged + entry["rows"], read + _size(futures[future])
             on_progress(tagged, read)
-    except PartitionInputError as err:
-        raise InputError(*err.args) from None
     finally:
         client.cancel(list(futures))
     _write_manifest(out, run, entries, complete=True)
@@ -150,9 +146,7 @@ def _tag_on_worker(partition: FilePartition, out_dir: str, model: ModelSource, o
     directory = Path(get_worker().local_directory, SHIPPED_MODELS, model.sha256) if model.shipped else model.path
     try:
         return write_partition(partition, out_dir, cached_tagger(directory, model.sha256), options, evidence, strict)
-    except InputError as err:
-        raise PartitionInputError(err.path, err.line, err.reason) from None
-    except ModelError:
+    except (InputError, ModelError):
         raise
     except Exception as err:  # Dask logs a task's error on the worker; its message could quote an entry
         raise RuntimeError(f"partition {partition.index} of {partition.source} failed ({type(err).__name__})") from None

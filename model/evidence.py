@@ -33,9 +33,10 @@ def token_weights(pipeline, doc: Doc, label_index: int) -> np.ndarray:
     union = pipeline.named_steps["features"]
     words = dict(union.transformer_list).get("words")
     weights = np.zeros(len(doc))
-    if words is None:
+    estimator = pipeline.named_steps["classifier"].estimators_[label_index]
+    if words is None or not hasattr(estimator, "coef_"):  # a tag its training data never (or always) had
         return weights
-    coef = pipeline.named_steps["classifier"].estimators_[label_index].coef_.ravel()
+    coef = estimator.coef_.ravel()
     offset = 0  # the words block is first in the union (see build_pipeline)
     vocab = words.vocabulary_
     feats = [(t.i, token_feature(t)) for t in doc]

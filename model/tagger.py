@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from unstuck.data.errors import UnstuckError
 from unstuck.data.resources import HelpLine, help_lines
-from unstuck.data.taxonomy import LABEL_IDS
+from unstuck.data.taxonomy import LABEL_IDS, Audience, default_taxonomy
 from unstuck.model import store
-from unstuck.model.artifact import Manifest, load_model
+from unstuck.model.artifact import REMEDY, SHIPPED_REMEDY, Manifest, ModelError, load_model
 from unstuck.model.evidence import Evidence, find_evidence, token_weights
 from unstuck.model.fast_tfidf import fast_blocks, same, stack
 from unstuck.model.features import windowed_proba
@@ -28,7 +29,7 @@ CHECK_TEXTS = [
 ]
 
 
-class EntryTooLong(ValueError):
+class EntryTooLong(UnstuckError, ValueError):
     """An entry over `MAX_CHARS`; refused rather than risk a hang or running out of memory."""
 
 
@@ -74,7 +75,7 @@ class Tagger:
         self.pipeline = pipeline
         self.manifest = manifest
         self.path = path
-        self.thresholds = {k: float(manifest.thresholds.get(k, 0.5)) for k in LABEL_IDS}
+        self.thresholds = {k: float(manifest.thresholds[k]) for k in LABEL_IDS}  # read_manifest refuses a gap
         self.nlp = get_nlp()
         self.screen = default_screen()
         # whose help lines a flagged entry carries: the saved preference or the locale, else every region's
@@ -86,14 +87,30 @@ class Tagger:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Tagger":
-        """Load a model directory; by default the active one. Raises `ModelError` if unusable."""
+        """Load a model directory; by default the active one. The one way to get a tagger (batch
+        workers keep theirs: `partition.cached_tagger`). ModelError if this install cannot use it or
+        the crisis model: the shipped ones are rebuilt only by `unstuck models rebuild`, on request."""
+        from unstuck.model.crisis_model import CrisisModelError
+
         path = Path(path) if path else store.model_path(store.active_version())
-        pipeline, manifest = load_model(path)
-        return cls(pipeline, manifest, path)
+        shipped = path == store.DEFAULT_MODEL_DIR
+        pipeline, manifest = load_model(path, SHIPPED_REMEDY if shipped else REMEDY)
+        try:
+            return cls(pipeline, manifest, path)
+        except CrisisModelError as err:
+            raise ModelError(f"{err}; {SHIPPED_REMEDY}") from None
 
     @property
     def version(self) -> str:
         return self.manifest.version
+
+    def as_json(self, tagging: Tagging, audience: Audience) -> dict:
+        """What `unstuck tag --json` prints: the tagging with its evidence, the model's version, and
+        each tag's next steps for `audience`."""
+        out = tagging.as_dict(evidence=True)
+        out["model_version"] = self.version
+        out["next_steps"] = {k: list(default_taxonomy()[k].steps_for(audience)) for k in tagging.labels}
+        return out
 
     def tag(self, text: str, evidence: bool = True) -> Tagging:
         return next(self.tag_many([text], evidence=evidence))

@@ -6,8 +6,8 @@ from typer.testing import CliRunner
 
 from unstuck.cli.app import app
 from unstuck.model import DEFAULT_MODEL_DIR, store
-from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError, load_model
-from unstuck.training import workflow
+from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError, library_versions, load_model
+from unstuck.model.tagger import Tagger
 
 runner = CliRunner()
 
@@ -45,6 +45,29 @@ def test_artifact_other_sklearn_version_is_refused(model_copy):
         load_model(model_copy)
 
 
+def _edit_versions(model_copy, **versions):
+    meta = json.loads((model_copy / META_FILE).read_text())
+    meta["library_versions"].update(versions)
+    for name in [k for k, v in versions.items() if v is None]:
+        del meta["library_versions"][name]
+    (model_copy / META_FILE).write_text(json.dumps(meta))
+
+
+def test_artifact_other_spacy_minor_version_is_refused(model_copy):
+    _edit_versions(model_copy, spacy="2.3.0")
+    with pytest.raises(ModelError, match="built with spacy 2.3.0, this install has"):
+        load_model(model_copy)
+
+
+def test_artifact_older_manifest_without_spacy_python_unstuck_versions_loads(model_copy):
+    _edit_versions(model_copy, spacy=None, python=None, unstuck=None)
+    assert load_model(model_copy)[1].label_ids
+
+
+def test_artifact_a_model_records_every_version_it_was_built_with():
+    assert set(library_versions()) == {"scikit-learn", "spacy", "numpy", "python", "unstuck"}
+
+
 def test_artifact_cli_refuses_a_broken_model_in_one_line(model_copy):
     (model_copy / PIPELINE_FILE).write_bytes(b"garbage")
     result = runner.invoke(app, ["tag", "--model", str(model_copy), "--trust-model", "some text"])
@@ -53,15 +76,31 @@ def test_artifact_cli_refuses_a_broken_model_in_one_line(model_copy):
     assert "unstuck train" in result.stderr
 
 
-@pytest.mark.slow
-def test_artifact_unusable_shipped_model_is_rebuilt_once_into_the_user_home(monkeypatch, model_copy, private_home):
+def _unusable_shipped_model(monkeypatch, model_copy):
     meta = json.loads((model_copy / META_FILE).read_text())
     meta["library_versions"]["scikit-learn"] = "0.24.2"
     (model_copy / META_FILE).write_text(json.dumps(meta))
     monkeypatch.setattr(store, "DEFAULT_MODEL_DIR", model_copy)
-    notes = []
-    tagger = workflow.load_tagger(notify=notes.append)
+
+
+def test_artifact_unusable_shipped_model_names_the_rebuild_command_and_rebuilds_nothing(
+        monkeypatch, model_copy, private_home):
+    _unusable_shipped_model(monkeypatch, model_copy)
+    result = runner.invoke(app, ["tag", "some text"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"unstuck: {model_copy}: built with scikit-learn 0.24.2")
+    assert "run `unstuck models rebuild`" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (private_home / "models").exists()
+
+
+@pytest.mark.slow
+def test_artifact_models_rebuild_rebuilds_an_unusable_shipped_model_into_the_user_home(
+        monkeypatch, model_copy, private_home):
+    _unusable_shipped_model(monkeypatch, model_copy)
+    result = runner.invoke(app, ["models", "rebuild"])
+    assert result.exit_code == 0, result.stderr
+    assert "rebuilt the shipped model into" in result.stdout and "active model: rebuilt-shipped" in result.stdout
+    tagger = Tagger.load()
     assert tagger.path.is_relative_to(private_home)
-    assert len(notes) == 1 and "rebuilding" in notes[0]
-    workflow.load_tagger(notify=notes.append)
-    assert len(notes) == 1  # the rebuilt model is reused, not rebuilt again
+    shipped_config = json.loads((model_copy / META_FILE).read_text())["config"]
+    assert {k: tagger.manifest.config[k] for k in shipped_config} == shipped_config  # the shipped recipe

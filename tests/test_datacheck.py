@@ -46,4 +46,5 @@ def test_datacheck_suspects_show_their_file_line_and_text_start(tmp_path, tiny_e
     listed = result.stdout.split("labels to double-check")[1].splitlines()[1:len(rows) + 1]
     assert all(line.startswith(f"  {labeled}:") and ' "' in line for line in listed)
     line_one = [line for line in listed if line.startswith(f"  {labeled}:1 ")]
-    assert line_one == [line_one[0]] and '"I keep cancelling my sessions, third ti…": given fear; model says inconsistency' in line_one[0]
+    assert line_one == [line_one[0]] and '"I keep cancelling my sessions, third ti…": given fear; model says ' in line_one[0]
+    assert "inconsistency" in line_one[0].split("model says ")[1]

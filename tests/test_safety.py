@@ -130,7 +130,7 @@ def test_safety_model_cannot_overrule_figurative_language_or_a_plain_denial():
 
 
 @pytest.mark.slow
-def test_safety_unusable_crisis_model_is_rebuilt_once_into_the_user_home(tmp_path, monkeypatch):
+def test_safety_unusable_crisis_model_is_refused_by_tag_and_rebuilt_by_models_rebuild(tmp_path, monkeypatch):
     import shutil
 
     from typer.testing import CliRunner
@@ -149,14 +149,18 @@ def test_safety_unusable_crisis_model_is_rebuilt_once_into_the_user_home(tmp_pat
     for cached in caches:
         cached.cache_clear()
     try:
+        refused = CliRunner().invoke(app, ["tag", "--json", "i looked up how many of my pills it would take"])
+        assert refused.exit_code == 2 and len(refused.stderr.splitlines()) == 1
+        assert "run `unstuck models rebuild`" in refused.stderr
+        assert not (crisis_model.rebuilt_dir() / "model.json").exists(), "tag rebuilds nothing"
+        rebuilt = CliRunner().invoke(app, ["models", "rebuild"])
+        assert rebuilt.exit_code == 0 and "rebuilt the shipped crisis model into" in rebuilt.stdout
+        assert (crisis_model.rebuilt_dir() / "model.json").exists()
+        assert (damaged / "model.pickle.gz").read_bytes() == b"not a model", "the shipped file is left alone"
+        safety.default_screen.cache_clear()
         result = CliRunner().invoke(app, ["tag", "--json", "i looked up how many of my pills it would take"])
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout)["crisis"] is True
-        assert "rebuilding it from the shipped cases" in result.stderr
-        assert (crisis_model.rebuilt_dir() / "model.json").exists()
-        assert (damaged / "model.pickle.gz").read_bytes() == b"not a model", "the shipped file is left alone"
-        again = CliRunner().invoke(app, ["tag", "--json", "made soup"])
-        assert again.exit_code == 0 and "rebuilding" not in again.stderr, "rebuilt once, then reused"
     finally:
         for cached in caches:
             cached.cache_clear()

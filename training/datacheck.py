@@ -199,20 +199,24 @@ def _balance(report: DataReport) -> None:
         report.warnings.append("imbalance: the most common tag has over 5x the entries of the rarest")
 
 
-def suspect_labels(examples: list[Example], n: int, origins: dict[str, str] | None = None) -> list[dict]:
+def suspect_labels(examples: list[Example], n: int, origins: dict[str, str] | None = None,
+                   thresholds: dict[str, float] | None = None) -> list[dict]:
     """Entries whose labels disagree most with cross-validated predictions (the simple cleanlab idea),
-    each with its "file:line" (from `origins`, keyed by normalised text) and the start of its text."""
+    each with its "file:line" (from `origins`, keyed by normalised text) and the start of its text.
+    A prediction is a tag whose score reaches its threshold: `thresholds`, else thresholds tuned on
+    these same out-of-fold scores as training tunes them (another model's would not fit these scores)."""
     from unstuck.training.examples import text_start
-
-    from unstuck.training.metrics import label_matrix
+    from unstuck.training.metrics import label_matrix, tune_thresholds
     from unstuck.training.train import DEFAULT_CONFIG, featurize, out_of_fold
 
     Y = label_matrix([e.labels for e in examples])
     P = out_of_fold(DEFAULT_CONFIG, featurize([e.text for e in examples]), Y, folds=5)
+    if thresholds is None:
+        thresholds = tune_thresholds(Y, P, DEFAULT_CONFIG.threshold_beta)
     disagreement = np.abs(Y - P).max(axis=1)
     ranked = []
     for i in np.argsort(-disagreement)[:n]:
-        predicted = [k for k, p in zip(LABEL_IDS, P[i]) if p >= 0.5]
+        predicted = [k for k, p in zip(LABEL_IDS, P[i]) if p >= thresholds[k]]
         ranked.append({"id": examples[i].id, "file": (origins or {}).get(normalise(examples[i].text), ""),
                        "text": text_start(examples[i].text), "labels": list(examples[i].labels),
                        "predicted": predicted, "disagreement": float(disagreement[i])})

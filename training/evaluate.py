@@ -1,13 +1,17 @@
-"""Score a model on labeled examples: per-label metrics, 2x2 confusion, and its worst mistakes."""
+"""Score a model on labeled examples: per-label metrics, 2x2 confusion, and its worst mistakes.
+Returns values; never prints."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from unstuck.data.examples import Example
+from unstuck.data.errors import InputError
+from unstuck.data.examples import Example, read_examples, too_long
+from unstuck.data.formats import JsonlWriter, atomic_output, check_output
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.training.metrics import label_matrix, scores
 
@@ -16,6 +20,33 @@ from unstuck.training.metrics import label_matrix, scores
 class Evaluation:
     metrics: dict
     errors: list[dict]
+
+
+def labeled_examples(path: Path, errors_out: Path | None = None) -> list[Example]:
+    """The examples of a labeled file to evaluate on; InputError at the first bad or over-long row, or
+    for an `errors_out` that cannot be written, before any model is loaded."""
+    from unstuck.model.nlp import MAX_CHARS
+
+    if errors_out is not None:
+        check_output(str(errors_out), path, (".jsonl",), option="--errors-out")
+    data = read_examples(path)
+    problems = data.errors + too_long(path, data.examples, MAX_CHARS)
+    if problems:
+        raise min(problems, key=lambda e: e.line or 0)
+    if not data.examples:
+        raise InputError(path, None, "no examples")
+    return data.examples
+
+
+def evaluate_into(tagger, examples: Sequence[Example], errors_out: Path | None = None) -> Evaluation:
+    """`evaluate`, with every mistake also written to `errors_out` (JSON Lines, atomically)."""
+    result = evaluate(tagger, examples)
+    if errors_out is not None:
+        with atomic_output(str(errors_out)) as handle:
+            writer = JsonlWriter(handle)
+            for row in result.errors:
+                writer.write(row)
+    return result
 
 
 def evaluate(tagger, examples: Sequence[Example]) -> Evaluation:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from unstuck.data import SEED_DIR
-from unstuck.data.errors import InputError
+from unstuck.data.errors import InputError, UnstuckError
 from unstuck.data.examples import Example, load_seed, normalise, read_examples, too_long, write_examples
 from unstuck.model import store
 
@@ -23,7 +23,7 @@ UNANSWERED = ('no answer yet ("labels" is null or missing); fill in the tag ids,
               "or delete the line")
 
 
-class UnknownExample(LookupError):
+class UnknownExample(UnstuckError, LookupError):
     """No added example (or more than one) goes by the id given; the message says what to do."""
 
 

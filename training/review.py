@@ -9,12 +9,15 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from unstuck.data.examples import Example, normalise
 from unstuck.model import store
 from unstuck.training.active import uncertainty
 from unstuck.training.examples import added_examples, example_key
+
+if TYPE_CHECKING:
+    from unstuck.training.workflow import Retraining
 
 NEAR_DUPLICATE = 0.8  # word-set overlap (Jaccard) above which two picks count as the same entry
 
@@ -73,6 +76,20 @@ class AnswerLog:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def retrain_on(answers: list[Example], **options) -> "Retraining":
+    """Add the answers to the user's examples as `train --add` would (skipping any that are invalid)
+    and retrain; `options` as `unstuck.training.workflow.retrain` takes them."""
+    from unstuck.data.examples import write_examples
+    from unstuck.training.workflow import retrain
+
+    staged = answers_path().with_name("review.jsonl")
+    write_examples(staged, answers)
+    try:
+        return retrain(staged, skip_invalid=True, **options)
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def not_yet_added(answers: Iterable[Answer]) -> list[Example]:

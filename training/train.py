@@ -7,6 +7,7 @@ Returns values (`TrainResult`); the CLI prints and decides where the model goes.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable, Sequence
@@ -130,7 +131,10 @@ def fit_with_thresholds(config, feats, Y, weights=None, folds: int | None = None
         features = pipeline.named_steps["features"]
         for tr, te in splitter.split(np.zeros(len(Y)), Y):
             classifier = clone(pipeline.named_steps["classifier"])
-            classifier.fit(X[np.repeat(tr, repeat[tr])], _ensure_both_classes(np.repeat(Y[tr], repeat[tr], axis=0)))
+            with warnings.catch_warnings():
+                # A small fold may lack a tag; one-vs-rest then predicts it constantly, as it should.
+                warnings.filterwarnings("ignore", "Label .* is present in all training examples", UserWarning)
+                classifier.fit(X[np.repeat(tr, repeat[tr])], np.repeat(Y[tr], repeat[tr], axis=0))
             if config.window:
                 P[te] = windowed_proba(lambda f: classifier.predict_proba(features.transform(f)),
                                        [feats[i] for i in te], config.window, config.window_weight)
@@ -138,7 +142,7 @@ def fit_with_thresholds(config, feats, Y, weights=None, folds: int | None = None
                 P[te] = classifier.predict_proba(X[te])
         thresholds = tune_thresholds(Y, P, config.threshold_beta)
     rows = np.repeat(np.arange(len(Y)), repeat)
-    pipeline.named_steps["classifier"].fit(X[rows], _ensure_both_classes(Y[rows]))
+    pipeline.named_steps["classifier"].fit(X[rows], Y[rows])
     return pipeline, thresholds
 
 
@@ -256,16 +260,6 @@ def train(
 def _predict(pipeline, feats, config: TrainConfig) -> np.ndarray:
     """Probabilities for pre-made feature strings (skips the spaCy step), as the Tagger scores them."""
     return windowed_proba(pipeline[1:].predict_proba, list(feats), config.window, config.window_weight)
-
-
-def _ensure_both_classes(Y: np.ndarray) -> np.ndarray:
-    """OneVsRest cannot fit a label with no positives (or no negatives) in a small fold; such a
-    label gets one flipped row so it stays a (near-useless) classifier rather than an error."""
-    Y = Y.copy()
-    for k in range(Y.shape[1]):
-        if Y[:, k].min() == Y[:, k].max():
-            Y[0, k] = 1 - Y[0, k]
-    return Y
 
 
 def _data_summary(split: Split) -> dict:

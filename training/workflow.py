@@ -1,30 +1,33 @@
-"""The user's side of training: added examples, versioned models, promotion and first-run rebuild.
+"""The user's side of training: added examples, versioned models, promotion, and rebuilding the
+shipped models for an install whose libraries cannot read them. Returns values; never prints.
 
-Everything is written under `unstuck.model.store.home()`; the installed package is never written.
+Everything is written under `unstuck.model.store.home()` (or a folder the caller names with `out`);
+the installed package is never written.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from unstuck.data.examples import Example, data_hash, load_seed, read_examples, write_examples
+from unstuck.data.examples import Example, data_hash, load_seed, write_examples
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model import catalog, store
-from unstuck.model.artifact import Manifest, ModelError, library_versions, save_model
+from unstuck.model.artifact import Manifest, ModelError, library_versions, load_model, read_manifest, save_model
 from unstuck.model.crisis_model import CrisisModelError, default_model, rebuilt_dir
-from unstuck.model.nlp import MAX_CHARS
 from unstuck.model.tagger import Tagger
 from unstuck.training.card import model_card
 from unstuck.training.crisis import rebuild as rebuild_crisis
 from unstuck.training.evaluate import evaluate
-from unstuck.training.examples import Additions, sort_new
+from unstuck.data.errors import InputError
+from unstuck.model.artifact import check_model_target
+from unstuck.training.examples import Relabel, added_examples, drop_replaced, sort_new
 from unstuck.training.train import (
-    DEFAULT_CONFIG, TrainConfig, TrainResult, featurize, fit_with_thresholds, split_examples,
+    CANDIDATES, DEFAULT_CONFIG, TrainConfig, TrainResult, featurize, fit_with_thresholds, split_examples,
 )
 from unstuck.training.metrics import label_matrix
 
@@ -41,14 +44,83 @@ class Promotion:
     current: dict | None
 
 
+@dataclass
+class Addition:
+    """What `add_examples` stored: the file, how many new examples, which corrections, which bad rows
+    were passed over."""
+    path: Path
+    source: Path
+    added: int
+    relabels: list[Relabel]
+    skipped: list[InputError]
+
+    def notes(self) -> list[str]:
+        """Each correction, then a count: what the user is told before training starts."""
+        lines = [f"{self.source}:{r.new.line}: corrects added example {r.old.key}: labels were "
+                 f"{', '.join(r.old.example.labels) or 'no barrier'}, now {', '.join(r.new.labels) or 'no barrier'}"
+                 for r in self.relabels]
+        return lines + [f"added {self.added} example(s) and corrected {len(self.relabels)}: {self.path}"]
+
+
+@dataclass
+class Retraining:
+    """One run of `retrain`: what was added (if anything), the trained model, and either where it was
+    written (`out`) or what promotion decided."""
+    added: Addition | None
+    trained: TrainResult
+    out: Path | None
+    promotion: Promotion | None
+
+
+def retrain(add: Path | None = None, *, skip_invalid: bool = False, user_weight: int = 1, force: bool = False,
+            compare: bool = False, out: Path | None = None, real: Path | None = None,
+            progress: Callable[[str], None] = lambda message: None,
+            on_bad_row: Callable[[InputError], None] = lambda error: None) -> Retraining:
+    """`unstuck train`: add the examples in `add`, train on the seed set plus every added example
+    (plus the real posts in `real`), then write the model to `out` or save it as a new version that
+    becomes active only if it did not score worse (or with `force`)."""
+    if out is not None:
+        check_model_target(out)  # before hours of training, and before anything is added
+    added = add_examples(add, skip_invalid, on_bad_row) if add is not None else None
+    for line in added.notes() if added else ():
+        progress(line)
+    from unstuck.training.train import train  # looked up at call time: tests stand a tiny trainer in for it
+
+    config = replace(DEFAULT_CONFIG, user_weight=user_weight)
+    trained = train(all_examples(real), config, compare=CANDIDATES if compare else (), progress=progress,
+                    version="shipped" if out else None)
+    if out is not None:
+        return Retraining(added, trained, save_result(trained, out), None)
+    return Retraining(added, trained, None, promote(trained, force=force))
+
+
+def learning_curve(real: Path | None = None, user_weight: int = 1,
+                   progress: Callable[[str], None] = lambda message: None) -> list[dict]:
+    """`unstuck train --curve`: held-out scores at growing shares of the training data."""
+    from unstuck.training.train import learning_curve as curve
+
+    return curve(all_examples(real), replace(DEFAULT_CONFIG, user_weight=user_weight), progress=progress)
+
+
+def add_examples(path: Path, skip_invalid: bool = False,
+                 on_bad_row: Callable[[InputError], None] = lambda error: None) -> Addition:
+    """Store the new examples of `path` and apply its corrections. Each bad row goes to `on_bad_row`;
+    then, unless `skip_invalid`, InputError and nothing is stored. InputError too if nothing is new."""
+    found = sort_new(path)
+    for error in found.errors:
+        on_bad_row(error)
+    if found.errors and not skip_invalid:
+        raise InputError(path, None, f"{len(found.errors)} bad row(s); nothing was added "
+                                     "(fix them, or use --skip-invalid)")
+    if not found.examples and not found.relabels:
+        raise InputError(path, None, "no new examples to add")
+    stored = store_examples(found.examples + [r.new for r in found.relabels], path.name)
+    drop_replaced(found.relabels)
+    return Addition(stored, path, len(found.examples), found.relabels, found.errors)
+
+
 def user_examples() -> list[Example]:
-    examples: list[Example] = []
-    for path in sorted(store.examples_dir().glob("*.jsonl")):
-        result = read_examples(path, source="user")
-        if result.errors:
-            raise result.errors[0]
-        examples.extend(result.examples)
-    return examples
+    return [added.example for added in added_examples()]
 
 
 def all_examples(real_texts: Path | None = None) -> list[Example]:
@@ -58,12 +130,6 @@ def all_examples(real_texts: Path | None = None) -> list[Example]:
 
     real_texts = real_texts or default_texts_dir()
     return load_seed() + user_examples() + (load_real(real_texts) if real_texts else [])
-
-
-def validate_new(path: Path) -> Additions:
-    """Read a file of new examples: new ones, corrections of added ones (same text, other labels),
-    and errors (bad rows, rows with no answer, duplicates of examples we already have)."""
-    return sort_new(path)
 
 
 def store_examples(examples: list[Example], name: str) -> Path:
@@ -126,45 +192,51 @@ def use_model(version: str) -> None:
     catalog.use_model(version)
 
 
-def load_tagger(path: Path | None = None, notify: Callable[[str], None] | None = None) -> Tagger:
-    """The tagger to use. If the shipped model (or the shipped crisis model) cannot be loaded by this
-    install's libraries, rebuild it from the shipped data into the user's data directory, once, and
-    say so."""
+@dataclass
+class Rebuilt:
+    """What `rebuild_shipped` did: each shipped model this install could not use, rebuilt into the
+    user's models directory (None: the shipped one works here), and whether the rebuilt barrier model
+    became the active one."""
+    model: Path | None
+    crisis_model: Path | None
+    model_problem: str
+    crisis_problem: str
+    activated: bool
+
+
+REBUILT_SHIPPED = "rebuilt-shipped"
+
+
+def rebuild_shipped() -> Rebuilt:
+    """Rebuild, from the shipped data, each shipped model (the barrier model, the crisis model) that
+    this install's libraries cannot use, into the user's models directory. The rebuilt barrier model
+    becomes active if the shipped one was."""
+    crisis_path, crisis_problem = None, ""
     try:
         default_model()
     except CrisisModelError as err:
-        if notify:
-            notify(f"the shipped crisis model cannot be used here ({str(err).split(': ', 1)[-1]}); rebuilding "
-                   f"it from the shipped cases into {rebuilt_dir()} (once, a few seconds)")
-        rebuild_crisis(rebuilt_dir())
+        crisis_problem, crisis_path = str(err), rebuild_crisis(rebuilt_dir())
         default_model.cache_clear()
         default_model()  # raises if even the rebuilt copy cannot be loaded
+    model_path, model_problem = None, ""
     try:
-        return Tagger.load(path)
+        load_model(store.DEFAULT_MODEL_DIR)
     except ModelError as err:
-        if path is not None or store.active_version() != store.SHIPPED:
-            raise
-        reason = str(err)
-    rebuilt = store.models_dir() / "rebuilt-shipped"
-    try:
-        tagger = Tagger.load(rebuilt)
-        if tagger.manifest.data_hash == _seed_hash():
-            return tagger
-    except ModelError:
-        pass
-    if notify:
-        notify(f"the shipped model cannot be used here ({reason.split(': ', 1)[-1]}); rebuilding it from the "
-               f"shipped data into {rebuilt} (once, a few seconds)")
-    quick_rebuild(rebuilt)
-    return Tagger.load(rebuilt)
+        model_problem, model_path = str(err), quick_rebuild(store.models_dir() / REBUILT_SHIPPED)
+    activated = model_path is not None and store.active_version() == store.SHIPPED
+    if activated:
+        store.set_active(REBUILT_SHIPPED)
+    return Rebuilt(model_path, crisis_path, model_problem, crisis_problem, activated)
 
 
-def quick_rebuild(directory: Path, config: TrainConfig = DEFAULT_CONFIG) -> Path:
-    """Fit the default configuration on the seed set's training split, without the evaluation runs."""
+def quick_rebuild(directory: Path, config: TrainConfig | None = None) -> Path:
+    """Fit the shipped model's configuration on the seed set's training split as `train` fits its
+    final model (thresholds from the same folds), without the evaluation runs."""
+    config = config or _shipped_config()
     seed = load_seed()
     split = split_examples(seed, config)
     pipeline, thresholds = fit_with_thresholds(config, featurize([e.text for e in split.train]),
-                                               label_matrix([e.labels for e in split.train]))
+                                               label_matrix([e.labels for e in split.train]), folds=config.folds)
     manifest = Manifest(version=directory.name, label_ids=list(LABEL_IDS), thresholds=thresholds,
                         library_versions=library_versions(), data_hash=data_hash(seed),
                         trained_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
@@ -173,6 +245,12 @@ def quick_rebuild(directory: Path, config: TrainConfig = DEFAULT_CONFIG) -> Path
     return directory
 
 
-def _seed_hash() -> str:
-    return data_hash(load_seed())
-
+def _shipped_config() -> TrainConfig:
+    """The configuration the shipped model records (so a rebuild follows a retrained shipped model),
+    else the default; keys this version does not know are left out."""
+    try:
+        recorded = read_manifest(store.DEFAULT_MODEL_DIR).config
+    except ModelError:
+        return DEFAULT_CONFIG
+    known = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in recorded.items() if k in known})
