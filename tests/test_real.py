@@ -1,0 +1,145 @@
+"""Real text: rebuilding texts from public copies, held-out items refused, each source held out in turn."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from unstuck.data.examples import Example
+from unstuck.data.real import HELD_OUT_COUNSELCHAT, HELD_OUT_CSSRS_USERS, held_out_reason, load_real
+
+HELD_QUESTION = sorted(HELD_OUT_COUNSELCHAT)[0]
+HELD_USER = sorted(HELD_OUT_CSSRS_USERS)[0]
+
+
+def _write_csv(path, header, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+@pytest.fixture
+def public_copies(tmp_path):
+    """Tiny stand-ins, in the public files' own layouts, each with one held-out item."""
+    repo = tmp_path / "counsel-chat"
+    header = ["questionID", "questionTitle", "questionText", "questionUrl", "topics", "therapistName",
+              "therapistUrl", "answerText", "upvotes"]
+    _write_csv(repo / "data" / "counselchat-data.csv", header, [
+        ["q-open", "Is this normal?", "My counselor keeps checking her phone while I talk.", "u/open", "", "", "", "a", "0"],
+        ["q-open", "Is this normal?", "My counselor keeps checking her phone while I talk.", "u/open", "", "", "", "b", "1"],
+        [HELD_QUESTION, "Held", "A question kept for someone else's evaluation.", "u/held", "", "", "", "a", "0"],
+    ])
+    cssrs = tmp_path / "cssrs.csv"
+    _write_csv(cssrs, ["User", "Post", "Label"], [
+        ["user-open", repr(["first post of an ordinary week", "second post, about the weather"]), "Supportive"],
+        [HELD_USER, repr(["a post that must never be read"]), "Ideation"],
+    ])
+    rmhd = tmp_path / "rmhd.csv"
+    _write_csv(rmhd, ["", "subreddit", "author", "date", "post"], [
+        ["7", "mentalhealth", "someone", "2019/05/26", "Started therapy last month and it is going fine so far."],
+    ])
+    return repo, cssrs, rmhd
+
+
+def test_real_sources_rebuild_only_labeled_items_and_never_held_out_ones(public_copies, tmp_path, monkeypatch):
+    from unstuck.data import real
+    from unstuck.training import real_sources
+
+    repo, cssrs, rmhd = public_copies
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "mixed.jsonl").write_text("\n".join(json.dumps({"id": i, "labels": [], "crisis": False, "safety": False})
+                                                  for i in ("cc:q-open", "cssrs:user-open:1", "rmhd:7")) + "\n")
+    monkeypatch.setattr(real, "REAL_DIR", labels)
+    out = tmp_path / "texts"
+    assert real_sources.main(["--counsel-chat", str(repo), "--cssrs", str(cssrs), "--rmhd", str(rmhd),
+                              "--out", str(out)]) == 0
+    rows = {json.loads(line)["id"]: json.loads(line) for path in out.glob("*.jsonl")
+            for line in path.read_text().splitlines()}
+    assert set(rows) == {"cc:q-open", "cssrs:user-open:1", "rmhd:7"}  # unlabeled and held-out items left out
+    assert rows["cc:q-open"]["text"].startswith("Is this normal?\n\nMy counselor")
+    assert rows["cssrs:user-open:1"]["text"] == "second post, about the weather"
+    assert "never be read" not in "".join(path.read_text() for path in out.glob("*.jsonl"))
+
+
+def test_real_items_from_held_out_questions_and_users_are_never_read(public_copies):
+    from unstuck.training.real_sources import counsel_chat_items, cssrs_items
+
+    repo, cssrs, _ = public_copies
+    ids = [item.id for item in counsel_chat_items(repo)] + [item.id for item in cssrs_items(cssrs)]
+    assert ids == ["cc:q-open", "cssrs:user-open:0", "cssrs:user-open:1"]
+
+
+def test_load_real_refuses_a_text_file_that_holds_a_held_out_item(tmp_path):
+    from unstuck.data.errors import InputError
+
+    (tmp_path / "counsel_chat.jsonl").write_text(json.dumps(
+        {"id": f"cc:{HELD_QUESTION}", "source": "counsel_chat", "group": "x", "text": "t"}) + "\n")
+    with pytest.raises(InputError, match="held-out"):
+        load_real(tmp_path)
+
+
+@pytest.mark.parametrize("item_id, held", [(f"cc:{HELD_QUESTION}", True), (f"cssrs:{HELD_USER}:3", True),
+                                           ("cc:not-held", False), ("cssrs:user-not-held:0", False), ("diary-1", False)])
+def test_held_out_reason_names_held_out_ids_only(item_id, held):
+    assert bool(held_out_reason(item_id)) is held
+
+
+def test_data_check_refuses_a_training_entry_from_a_held_out_item(tmp_path):
+    from typer.testing import CliRunner
+
+    from unstuck.cli.app import app
+
+    labeled = tmp_path / "mine.jsonl"
+    labeled.write_text(json.dumps({"id": f"cc:{HELD_QUESTION}", "text": "some question text", "labels": []}) + "\n"
+                       + json.dumps({"id": "mine-2", "text": "another entry of mine", "labels": ["fear"]}) + "\n")
+    result = CliRunner().invoke(app, ["data", "check", str(labeled)])
+    assert result.exit_code == 2
+    assert f"cc:{HELD_QUESTION}: a held-out counsel-chat question" in result.output
+
+
+def test_shipped_real_labels_use_taxonomy_ids_and_no_held_out_item():
+    from unstuck.data.real import REAL_DIR, read_labels
+    from unstuck.data.taxonomy import LABEL_IDS
+
+    labels = [label for path in REAL_DIR.glob("*.jsonl") for label in read_labels(path)]
+    assert len(labels) >= 1500
+    assert all(set(label.labels) <= set(LABEL_IDS) for label in labels)
+    assert not [label.id for label in labels if held_out_reason(label.id)]
+    assert sum(not label.labels for label in labels) > len(labels) / 2  # most real posts carry no tag
+
+
+def test_train_holds_each_real_source_out_whole_and_reports_it(tiny_examples, tiny_config):
+    from unstuck.training.train import train
+
+    real = [Example(f"r{s}-{i}", e.text + f" (post {s})", e.labels, f"real:{s}", f"writer-{s}-{i}")
+            for s in ("a", "b") for i, e in enumerate(tiny_examples)]
+    result = train(tiny_examples + real, tiny_config)
+    assert set(result.report["real_cv"]["sources"]) == {"real:a", "real:b"}
+    assert result.report["real_cv"]["n"] == len(real)
+    assert all(e.source.startswith("real:") for e in real if e in result.split.train)
+    assert not [e for e in result.split.test if e.source.startswith("real:")]
+    assert result.report["group_cv"]["n"] + result.report["cv"]["n"] > 0
+
+
+def test_evaluate_breaks_results_down_by_source(tmp_path):
+    from typer.testing import CliRunner
+
+    from unstuck.cli.app import app
+
+    labeled = tmp_path / "labeled.jsonl"
+    rows = [("I keep cancelling my sessions, third time this month", ["inconsistency"], "forum"),
+            ("made lasagna with my daughter, she loved it", [], "forum"),
+            ("hungover again for therapy, couldn't focus on anything", ["substance_use"], "diary"),
+            ("long walk by the river, felt calm", [], "diary")]
+    labeled.write_text("".join(json.dumps({"text": t, "labels": l, "source": s}) + "\n" for t, l, s in rows))
+    result = CliRunner().invoke(app, ["evaluate", str(labeled), "--json"])
+    assert result.exit_code == 0, result.output
+    by_source = json.loads(result.stdout)["metrics"]["by_source"]
+    assert {k: v["n"] for k, v in by_source.items()} == {"diary": 2, "forum": 2}
+    shown = CliRunner().invoke(app, ["evaluate", str(labeled)]).stdout
+    assert "per source" in shown and "  diary" in shown and "  forum" in shown
