@@ -82,11 +82,16 @@ def report(
       unstuck report tags.jsonl -o report.html --region uk      (output of unstuck batch)
     """
     from unstuck.cli.report_html import render_html
-    from unstuck.data.resources import resource_for
+    from unstuck.data.resources import UnknownRegion, help_lines
+    from unstuck.model.region import chosen_region
     from unstuck.model.report import assign_dates, summarise
 
     if dayfirst and monthfirst:
         fail("--dayfirst and --monthfirst contradict each other; give one")
+    try:  # whose numbers the page shows: chosen as `tag` chooses them (every region's when nothing says)
+        lines = help_lines(chosen_region(region), crisis=True, safety=False)
+    except UnknownRegion as err:
+        fail(str(err))
     if bucket is not None and not date_field:
         fail(f"--bucket {bucket.value} needs dates; name the date field with --date-field NAME")
     check_output(output, source, (".html", ".htm"))
@@ -101,7 +106,7 @@ def report(
         assign_dates(entries, date_field, True if dayfirst else False if monthfirst else None)
     data = summarise(entries, dated=bool(date_field), bucket=bucket, bucket_size=bucket_size)
     _report_undated(data.undated)
-    page = render_html(data, default_taxonomy(), audience, resource_for(region), version, made_on=date.today())
+    page = render_html(data, default_taxonomy(), audience, lines, version, made_on=date.today())
     with atomic_output(output) as handle:
         handle.write(page)
     crisis = f"{len(data.crisis)} matched the crisis screen (listed first)" if data.crisis \

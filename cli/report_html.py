@@ -9,7 +9,7 @@ import html
 import math
 from datetime import date
 
-from unstuck.data.resources import Resource
+from unstuck.data.resources import HelpLine
 from unstuck.data.taxonomy import Audience, Label
 from unstuck.model.report import Bucket, LabelSummary, Quote, ReportData, TimeBucket
 
@@ -82,10 +82,11 @@ footer {{ margin-top: 3rem; border-top: 1px solid #c8c8c8; padding-top: .5rem; }
 """
 
 
-def render_html(data: ReportData, taxonomy: dict[str, Label], audience: Audience, resource: Resource,
+def render_html(data: ReportData, taxonomy: dict[str, Label], audience: Audience, lines: list[HelpLine],
                 model_version: str | None, made_on: date | None = None) -> str:
-    """The whole report page. `model_version` None means the tags came from a file (unknown model)."""
-    parts = [_header(data, audience, model_version, made_on), _crisis(data, resource),
+    """The whole report page. `lines`: the help lines to show (see `resources.help_lines`).
+    `model_version` None means the tags came from a file (unknown model)."""
+    parts = [_header(data, audience, model_version, made_on), _crisis(data, lines),
              _frequency(data, taxonomy), _timeline(data, taxonomy), _barriers(data, taxonomy, audience)]
     return "\n".join([
         "<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
@@ -150,7 +151,7 @@ def _quote(quote: Quote) -> str:
     return f"{_e(quote.before)}<mark>{_e(quote.phrase)}</mark>{_e(quote.after)}"
 
 
-def _crisis(data: ReportData, resource: Resource) -> str:
+def _crisis(data: ReportData, lines: list[HelpLine]) -> str:
     if not data.crisis:
         return ('<section id="crisis" aria-labelledby="crisis-h"><h2 id="crisis-h">Crisis screen</h2>'
                 "<p>No entry matched the crisis screen. It looks for explicit phrases and can miss things.</p>"
@@ -159,14 +160,17 @@ def _crisis(data: ReportData, resource: Resource) -> str:
     for entry in data.crisis:
         found = "".join(f"<blockquote>{_quote(q)}</blockquote>" for q in entry.matches)
         items.append(f'<li><p class="meta">{_where(entry.entry_id, entry.line, entry.date)}</p>{found}</li>')
-    facts = [("Crisis line", resource.crisis_line), ("Emergency", f"{resource.emergency}, if anyone is in "
-             "immediate danger")] + ([("Also", resource.also)] if resource.also else [])
+    by_region: dict[str, list[HelpLine]] = {}
+    for line in lines:  # one row a region, as the tag view lists them
+        by_region.setdefault(line.region_name, []).append(line)
+    facts = [(name, "; ".join(f"{line.name}: {line.reach}" for line in found)) for name, found in by_region.items()]
     return "\n".join([
         '<section id="crisis" class="crisis" aria-labelledby="crisis-h">',
         f'<h2 id="crisis-h">Entries that matched the crisis screen ({len(data.crisis)})</h2>',
         "<p>These entries contain language about harm to the writer or to someone else. They come first so "
         "that they are not missed; the matched phrases are highlighted.</p>",
-        f"<h3>If the writer may be at risk now ({_e(resource.name)})</h3>",
+        "<h3>If the writer may be at risk now</h3>",
+        "<p>Call the emergency number if anyone is in immediate danger.</p>",
         '<dl class="resource">', *(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts), "</dl>",
         '<p class="meta">For another region\'s numbers: unstuck report --region us, ca, uk, ie, au, nz or eu.</p>',
         "<h3>The entries</h3>",

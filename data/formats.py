@@ -644,22 +644,29 @@ def _finite(value):
 
 
 class CsvWriter:
-    """id, kept fields, labels joined by ';', crisis, a score_<tag> column per tag, and evidence if asked."""
+    """id, kept fields, labels joined by ';', crisis, safety, the help lines shown (compact text), a
+    score_<tag> column per tag, and evidence if asked."""
 
     def __init__(self, handle: IO[str], keep_fields: tuple[str, ...] = (), evidence: bool = False) -> None:
         self.keep_fields = keep_fields
         self.evidence = evidence
         self.writer = csv.writer(handle, lineterminator="\n")
-        columns = ["id", *keep_fields, "labels", "crisis", *(f"score_{k}" for k in LABEL_IDS)]
+        columns = ["id", *keep_fields, "labels", "crisis", "safety", "resources", *(f"score_{k}" for k in LABEL_IDS)]
         self.writer.writerow(columns + (["evidence"] if evidence else []))
 
     def write(self, record: dict) -> None:
         cells = [_cell(record["id"]), *(_cell(record.get(name)) for name in self.keep_fields),
                  ";".join(record["labels"]), "true" if record["crisis"] else "false",
+                 "true" if record.get("safety") else "false", _cell(_compact(record.get("resources") or [])),
                  *(record["scores"][k] for k in LABEL_IDS)]
         if self.evidence:
             cells.append(json.dumps(record.get("evidence", {}), ensure_ascii=False))
         self.writer.writerow(cells)
+
+
+def _compact(resources: list[dict]) -> str:
+    """Help lines as one cell: "uk Samaritans: call 116 123 | uk Emergency services: call 999"."""
+    return " | ".join(f"{r['region']} {r['name']}: {r['reach']}" for r in resources)
 
 
 def _cell(value) -> str:

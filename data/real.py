@@ -70,11 +70,10 @@ def default_texts_dir() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def load_real(texts_dir: Path) -> list["Example"]:
-    """Every labeled real item whose text is in `texts_dir` (`<source>.jsonl` with id, group, text),
-    as Examples with source `real:<source>`. Held-out ids are refused, never loaded."""
+def join_real(texts_dir: Path) -> list[tuple[RealItem, RealLabel]]:
+    """Each labeled real item whose text is in `texts_dir` (`<source>.jsonl` with id, group, detail,
+    text), with its labels, in the order of data/real/*.jsonl. Held-out ids are refused, never loaded."""
     from unstuck.data.errors import InputError
-    from unstuck.data.examples import Example
 
     texts: dict[str, dict] = {}
     for path in sorted(Path(texts_dir).glob("*.jsonl")):
@@ -84,10 +83,20 @@ def load_real(texts_dir: Path) -> list["Example"]:
                 if held_out_reason(row["id"]):
                     raise InputError(path, n, f"{held_out_reason(row['id'])}; it may not be used")
                 texts[row["id"]] = row
-    examples = []
+    joined = []
     for path in sorted(REAL_DIR.glob("*.jsonl")):
         for label in read_labels(path):
             row = texts.get(label.id)
             if row is not None:
-                examples.append(Example(label.id, row["text"], label.labels, f"real:{path.stem}", row["group"]))
-    return examples
+                item = RealItem(label.id, path.stem, row["group"], row["text"], str(row.get("detail") or ""))
+                joined.append((item, label))
+    return joined
+
+
+def load_real(texts_dir: Path) -> list["Example"]:
+    """Every labeled real item whose text is in `texts_dir`, as Examples with source `real:<source>`
+    (see `join_real`)."""
+    from unstuck.data.examples import Example
+
+    return [Example(item.id, item.text, label.labels, f"real:{item.source}", item.group)
+            for item, label in join_real(texts_dir)]

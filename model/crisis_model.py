@@ -37,16 +37,21 @@ class CrisisModelError(ModelError):
 
 class CrisisModel:
     """`threshold` applies to a whole entry; `window_threshold` to a shorter window of it (one to three
-    sentences), where more chances to cross it call for a higher bar."""
+    sentences), where more chances to cross it call for a higher bar, and to a whole entry of fewer
+    than `short_words` words: a few words make a few features, each weighing a lot."""
 
-    def __init__(self, pipeline, threshold: float, window_threshold: float | None = None) -> None:
+    def __init__(self, pipeline, threshold: float, window_threshold: float | None = None,
+                 short_words: int = 0) -> None:
         self.pipeline, self.threshold = pipeline, float(threshold)
         self.window_threshold = self.threshold if window_threshold is None else float(window_threshold)
+        self.short_words = int(short_words)
         self._fast = _fast_blocks(pipeline)
 
-    def limit(self, window: tuple[int, int], sentences: int) -> float:
-        """The threshold for a window (first, last sentence) of an entry of `sentences` sentences."""
-        return self.threshold if window == (0, sentences - 1) else self.window_threshold
+    def limit(self, window: tuple[int, int], sentences: int, words: int | None = None) -> float:
+        """The threshold for a window (first, last sentence) of an entry of `sentences` sentences and
+        `words` words (None: not short)."""
+        whole = window == (0, sentences - 1) and (words is None or words >= self.short_words)
+        return self.threshold if whole else self.window_threshold
 
     @classmethod
     def load(cls, directory: Path = CRISIS_DIR) -> "CrisisModel":
@@ -64,7 +69,8 @@ class CrisisModel:
             if file_sha256(model_path) != meta.get("sha256"):
                 raise CrisisModelError(f"{model_path}: crisis model file is missing, truncated or changed")
             with gzip.open(model_path, "rb") as handle:
-                return cls(pickle.load(handle), meta["threshold"], meta.get("window_threshold"))
+                return cls(pickle.load(handle), meta["threshold"], meta.get("window_threshold"),
+                           int(meta.get("short_words", 0)))
         except CrisisModelError:
             raise
         except Exception as err:  # missing, damaged or unreadable: all mean the same to a user

@@ -18,7 +18,7 @@ The entry is flagged when any candidate survives.
 6. When no rule flags an entry (and no safety match explains it), the crisis model
    (`unstuck.model.crisis_model`) scores each window of it (every run of one to three sentences,
    and the whole entry) and flags the entry when a window crosses its threshold (a higher one for
-   the shorter windows), unless that window holds a figurative phrase, a plain denial, a resolved or
+   the shorter windows, and for a whole entry of a few words), unless that window holds a figurative phrase, a plain denial, a resolved or
    over marker, or a safety match. The match names the window. The model only ever adds flags.
    Measured results: data/crisis/model.json and data/crisis/README.md.
 """
@@ -103,8 +103,9 @@ class CrisisScreen:
         scores = self.model.window_probabilities([[t[a:b] for a, b in s] for t, s in zip(texts, spans)], windows)
         for i, text, where, found, score in zip(unflagged, texts, spans, windows, scores):
             # highest score first; on a tie the shorter window, then the earlier
-            limit = getattr(self.model, "limit", lambda window, count: self.model.threshold)
-            over = sorted((-p, w[1] - w[0], w) for w, p in zip(found, score) if p >= limit(w, len(where)))
+            limit = getattr(self.model, "limit", lambda window, count, words: self.model.threshold)
+            words = len(text.split())
+            over = sorted((-p, w[1] - w[0], w) for w, p in zip(found, score) if p >= limit(w, len(where), words))
             if not over:
                 continue
             blocked = self.blocked_sentences(docs[i])

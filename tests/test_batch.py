@@ -195,14 +195,31 @@ def test_batch_csv_output_columns(tmp_path):
     result = run(str(source), "-o", "out.csv", "--keep-fields", "date,mood", "--evidence")
     assert result.exit_code == 0, result.stderr
     [header, *rows] = list(csv.reader(io.StringIO((tmp_path / "out.csv").read_text(encoding="utf-8"))))
-    assert header == ["id", "date", "mood", "labels", "crisis", *(f"score_{k}" for k in LABEL_IDS), "evidence"]
+    assert header == ["id", "date", "mood", "labels", "crisis", "safety", "resources",
+                      *(f"score_{k}" for k in LABEL_IDS), "evidence"]
     [row] = rows
     record = dict(zip(header, row))
-    assert (record["id"], record["date"], record["mood"], record["crisis"]) == ("a", "2024-01-01", "3", "false")
+    assert (record["id"], record["date"], record["mood"], record["crisis"], record["safety"], record["resources"]) \
+        == ("a", "2024-01-01", "3", "false", "false", "")
     labels = record["labels"].split(";") if record["labels"] else []
     assert set(labels) <= set(LABEL_IDS)
     assert set(json.loads(record["evidence"])) == set(labels)
     assert all(0.0 <= float(record[f"score_{k}"]) <= 1.0 for k in LABEL_IDS)
+
+
+def test_batch_csv_carries_safety_and_the_help_lines_shown(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNSTUCK_REGION", "uk")
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [{"id": "a", "text": "I want to kill myself tonight."},
+                         {"id": "b", "text": "My husband hits me when he drinks and I'm scared to go home."}])
+    assert run(str(source), "-o", "out.csv").exit_code == 0
+    assert run(str(source), "-o", "out.jsonl").exit_code == 0
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text(encoding="utf-8"))))
+    for row, record in zip(rows, read_jsonl(tmp_path / "out.jsonl")):
+        assert row["safety"] == str(record["safety"]).lower() and record["resources"]
+        assert row["resources"] == " | ".join(f"{r['region']} {r['name']}: {r['reach']}" for r in record["resources"])
+    assert rows[0]["crisis"] == "true" and "116 123" in rows[0]["resources"]
+    assert rows[1]["safety"] == "true"
 
 
 def test_batch_evidence_offsets_point_into_the_text(tmp_path):

@@ -104,3 +104,42 @@ def test_crisis_windows_a_flagged_entry_shows_a_number_in_view_and_json(no_regio
     out = json.loads(runner.invoke(app, ["tag", "--json", text]).stdout)
     assert out["crisis"] is True
     assert any(PHONE.search(r["reach"]) for r in out["resources"])
+
+
+# Short everyday entries with no risk word, written for this test: none may flag (issue 16's
+# "I cancelled again" was flagged by the classifier alone).
+SHORT_EVERYDAY = [
+    "I cancelled again", "cancelled on her again", "Skipped the gym again", "Missed my bus",
+    "Late again today", "Forgot my keys", "Called in sick", "Did the laundry", "Long day again",
+    "rain again", "Therapist ran late", "couldn't face the dishes", "Quiet weekend", "Moved my session",
+]
+
+
+def test_crisis_windows_short_everyday_entries_stay_unflagged():
+    flagged = [t for t, r in zip(SHORT_EVERYDAY, screen_many(SHORT_EVERYDAY)) if r.flagged]
+    assert flagged == []
+
+
+class _Constant:
+    """A stand-in crisis model that gives every window the same probability."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def window_probabilities(self, sentences, windows):
+        return [[self.p] * len(w) for w in windows]
+
+
+@pytest.mark.parametrize("text, flagged", [
+    ("I cancelled again", False),  # fewer than short_words words: held to the window threshold
+    ("went out for a long walk by the river", True),  # one sentence, long enough: the whole-entry threshold
+])
+def test_crisis_windows_short_entries_need_the_window_threshold(text, flagged):
+    from unstuck.model.crisis_model import CrisisModel
+    from unstuck.model.safety import CrisisScreen
+
+    model = CrisisModel.__new__(CrisisModel)  # the thresholds alone; no pipeline needed
+    model.threshold, model.window_threshold, model.short_words = 0.3, 0.98, 6
+    model.window_probabilities = _Constant(0.5).window_probabilities
+    screen = CrisisScreen(get_nlp(), model=model)
+    assert screen.screen(get_nlp()(text)).flagged is flagged

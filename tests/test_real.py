@@ -1,4 +1,5 @@
-"""Real text: rebuilding texts from public copies, held-out items refused, each source held out in turn."""
+"""Real text: rebuilding texts from public copies, joining them with the labels by id, held-out items
+refused, each source held out in turn. Every text here is made up; no real post is in the repository."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import json
 import pytest
 
 from unstuck.data.examples import Example
-from unstuck.data.real import HELD_OUT_COUNSELCHAT, HELD_OUT_CSSRS_USERS, held_out_reason, load_real
+from unstuck.data.errors import InputError
+from unstuck.data.real import (
+    HELD_OUT_COUNSELCHAT, HELD_OUT_CSSRS_USERS, REAL_DIR, held_out_reason, join_real, load_real, read_labels,
+)
 
 HELD_QUESTION = sorted(HELD_OUT_COUNSELCHAT)[0]
 HELD_USER = sorted(HELD_OUT_CSSRS_USERS)[0]
@@ -143,3 +147,27 @@ def test_evaluate_breaks_results_down_by_source(tmp_path):
     assert {k: v["n"] for k, v in by_source.items()} == {"diary": 2, "forum": 2}
     shown = CliRunner().invoke(app, ["evaluate", str(labeled)]).stdout
     assert "per source" in shown and "  diary" in shown and "  forum" in shown
+
+
+def write_texts(folder, rows):
+    folder.mkdir(exist_ok=True)
+    (folder / "cssrs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return folder
+
+
+def test_real_join_takes_labels_from_the_repository_and_text_from_the_folder(tmp_path):
+    at_risk = next(label for label in read_labels(REAL_DIR / "cssrs.jsonl") if label.crisis)
+    texts = write_texts(tmp_path / "texts", [
+        {"id": at_risk.id, "source": "cssrs", "group": "u1", "detail": "", "text": "made up for the test"},
+        {"id": "cssrs:nobody:0", "source": "cssrs", "group": "u2", "detail": "", "text": "not labeled"}])
+    [(item, label)] = join_real(texts)
+    assert (item.id, item.source, item.group, item.text) == (at_risk.id, "cssrs", "u1", "made up for the test")
+    assert label.crisis is True
+    assert [e.source for e in load_real(texts)] == ["real:cssrs"]
+
+
+def test_real_join_refuses_a_held_out_id(tmp_path):
+    held = f"cc:{sorted(HELD_OUT_COUNSELCHAT)[0]}"
+    texts = write_texts(tmp_path / "texts", [{"id": held, "source": "counsel_chat", "group": "g", "text": "x"}])
+    with pytest.raises(InputError, match="held-out"):
+        join_real(texts)

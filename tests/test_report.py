@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from unstuck.cli.app import app
 from unstuck.cli.report_html import render_html
 from unstuck.data.formats import Row
-from unstuck.data.resources import resource_for
+from unstuck.data.resources import help_lines
 from unstuck.data.taxonomy import LABEL_IDS, Audience, default_taxonomy
 from unstuck.model import DEFAULT_MODEL_DIR
 from unstuck.model.batch import Tagged
@@ -96,7 +96,7 @@ def test_report_has_each_section_with_crisis_entries_first(journal_report, taggi
     assert flagged and f"({len(flagged)})" in crisis
     for match in (m for t in flagged for m in t.crisis_matches):
         assert f"<mark>{html.escape(match.text)}</mark>" in crisis
-    assert "Crisis line" in crisis and "Not a diagnosis" in page
+    assert "Not a diagnosis" in page
     for label_id in (k for k in LABEL_IDS if any(k in t.labels for t in taggings)):
         label = default_taxonomy()[label_id]
         assert f'id="b-{label_id}"' in page and html.escape(label.description) in page
@@ -119,9 +119,30 @@ def test_report_shows_entry_text_escaped(journal_report):
     assert "<script>" not in page and "alert(1)</script>" not in page
     data = summarise([Entry("<b>id</b>", 1, ["fear"], {"fear": 0.9}, True, [Span(0, 8, "<script>")],
                             {"fear": [Span(0, 8, "<script>")]}, "<script>alert(1)</script> scared")])
-    built = render_html(data, default_taxonomy(), Audience.therapist, resource_for(None), "v<1>")
+    built = render_html(data, default_taxonomy(), Audience.therapist, help_lines(None, crisis=True, safety=False), "v<1>")
     assert "<script>" not in built and "<b>id</b>" not in built and "v<1>" not in built
     assert "<mark>&lt;script&gt;</mark>alert(1)&lt;/script&gt; scared" in built
+
+
+@pytest.mark.parametrize("saved", [None, "uk"])
+def test_report_shows_the_numbers_tag_shows_without_region(tmp_path, monkeypatch, saved):
+    from unstuck.model.region import save_region
+
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "UNSTUCK_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    if saved:
+        save_region(saved)
+    source = tmp_path / "journal.jsonl"
+    source.write_text(json.dumps({"text": "I want to kill myself tonight."}) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["report", str(source), "-o", str(tmp_path / "report.html")])
+    assert result.exit_code == 0, result.stderr
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    crisis = page[page.index('id="crisis"'):page.index('id="frequency"')]
+    lines = help_lines(saved, crisis=True, safety=False)  # what `tag` shows for this entry
+    assert lines and all(html.escape(line.reach) in crisis for line in lines)
+    assert re.search(r"\d{3}", crisis)
+    regions = {line.region for line in lines}
+    assert len(regions) == 1 if saved else len(regions) > 1  # no region chosen: every region's numbers
 
 
 def test_report_lists_an_unreadable_date_with_its_line(journal_report):

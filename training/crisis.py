@@ -4,22 +4,25 @@ scores each window of an entry (every run of one to three sentences, and the who
 The rules in data/crisis_patterns.toml catch the phrasings someone thought of; this model learns
 from the crisis cases in data/crisis/*.jsonl (entries at risk, and figurative, denied, resolved and
 off-topic look-alikes), from the seed set (ordinary journal entries, none at risk) and, with
-`--real DIR`, from labeled real posts kept outside the repository. It can only ADD a flag to what the
+`--real DIR`, from labeled real posts: their texts in DIR (rebuilt outside the repository by
+`unstuck.training.real_sources`), joined by id with the labels in data/real/ (held-out ids refused). It can only ADD a flag to what the
 rules find. Window-shaped training, so that one sentence in a long entry counts in full:
 
 1. the vectorizers are fitted on whole entries (so the vocabulary, and the file, do not grow);
 2. a first model, on whole entries, picks the window of each entry at risk that reads most at risk;
 3. the model is trained on the whole entries, those windows (at risk), and every window of each
-   look-alike and every sentence of each ordinary entry (not at risk).
+   look-alike, every one- and two-sentence window of each ordinary entry and a few of its opening
+   words without their full stop (not at risk: a few everyday words are not evidence).
 
 Its threshold is chosen by cross-validation on that data alone, scoring held-out entries window by
 window as the screen does:
 
     python -m unstuck.training.crisis                  # rebuild data/crisis/model.pickle.gz and model.json
-    python -m unstuck.training.crisis --real DIR       # also train on DIR/*.jsonl ({"text", "crisis"})
+    python -m unstuck.training.crisis --real DIR       # also train on the real posts whose texts are in DIR
 
 The sets in tests/data/ are never trained on; the build reports the screen's recall and false alarms
-on them when they are present (a source checkout).
+on them when they are present (a source checkout). With --real it also reports each real source held
+out in turn, and the cross-validated comparison with and without real posts (`crisis_real`).
 """
 
 from __future__ import annotations
@@ -38,11 +41,12 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline, make_union
 
 from unstuck.data import DATA_DIR
 from unstuck.data.examples import load_seed
+from unstuck.data.real import join_real
 from unstuck.model.crisis_model import META_FILE, MODEL_FILE, CrisisModel
 
 CASES_DIR = DATA_DIR / "crisis"  # the shipped cases; the shipped model is written beside them
@@ -57,18 +61,29 @@ ORDINARY_SPAN = 1  # an ordinary entry's windows of up to two sentences are lear
 # The threshold: the most entries at risk caught (cross-validated) while flagging at most 1% of
 # ordinary entries and at most 20% of the look-alikes written to fool the screen.
 MAX_ORDINARY_ALARMS, MAX_LOOKALIKE_ALARMS = 0.01, 0.20
+MAX_REAL_ALARMS = 0.10  # and, with real posts, at most 10% of the real posts not at risk
+# An entry of fewer words than this is held to the window threshold, as a short window is: a few words
+# give a few features, each weighing a lot once normalised ("I cancelled again" is not evidence).
+SHORT_WORDS = 6
+OPENINGS = (3, 5)  # the opening words of each ordinary entry learned as not at risk
 GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
 WINDOW_GRID = np.round(np.concatenate([GRID, np.arange(0.96, 0.995, 0.01)]), 2)  # windows need a high bar
 
 
 @dataclass
 class Corpus:
-    """Entries to learn from: text, at risk, kind of row ("case", "real" or "ordinary"), and each
-    entry's sentences (character spans), windows and the sentences the model may not flag."""
+    """Entries to learn from: text, at risk, kind of row ("case", "real" or "ordinary"), source
+    ("cases", "seed" or the real source), group (the writer, kept on one side of a split), whether the
+    rules flag it, and each entry's sentences (character spans), windows and the sentences the model
+    may not flag."""
 
     texts: list[str]
     at_risk: np.ndarray
     kind: np.ndarray
+    source: np.ndarray
+    group: np.ndarray
+    by_rules: np.ndarray  # the rules flag it
+    rule_safety: np.ndarray  # the rules raise the safety concern (the model cannot add a flag then)
     spans: list[list[tuple[int, int]]]
     windows: list[list[tuple[int, int]]]
     blocked: list[set[int]]
@@ -77,46 +92,40 @@ class Corpus:
         (start, _), (_, end) = self.spans[i][window[0]], self.spans[i][window[1]]
         return self.texts[i][start:end]
 
+    def short(self, i: int) -> bool:
+        return len(self.texts[i].split()) < SHORT_WORDS
+
 
 def read_cases(path: Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def read_real(directory: Path) -> list[dict]:
-    """Labeled real posts: every *.jsonl in `directory`, rows with "text" and "crisis" (true/false).
-    Kept outside the repository; nothing of them is written anywhere but the model."""
-    from unstuck.data.errors import InputError
-
-    rows = []
-    for path in sorted(Path(directory).glob("*.jsonl")):
-        for number, row in enumerate(read_cases(path), start=1):
-            if not isinstance(row.get("text"), str) or row.get("crisis") not in (True, False, 0, 1):
-                raise InputError(path, number, 'expected {"text": "...", "crisis": true/false}')
-            rows.append({"text": row["text"], "crisis": bool(row["crisis"])})
-    if not rows:
-        raise InputError(directory, None, "no labeled posts (*.jsonl with text and crisis) found")
-    return rows
-
-
 def training_data(real: Path | None = None) -> Corpus:
-    """The shipped cases, the seed set and, if given, the real posts in `real`, split into windows."""
+    """The shipped cases, the seed set and, if given, the real posts whose texts are in `real` (joined
+    with data/real/ by id), split into windows."""
     from unstuck.model.nlp import get_nlp
     from unstuck.model.safety import CrisisScreen, sentence_spans, windows_of
 
     cases = [case for path in sorted(CASES_DIR.glob("*.jsonl")) for case in read_cases(path)]
-    posts = read_real(real) if real else []
+    posts = join_real(real) if real else []
     seed = load_seed()
-    texts = [c["text"] for c in cases] + [p["text"] for p in posts] + [e.text for e in seed]
-    at_risk = np.array([bool(c["crisis"]) for c in cases] + [p["crisis"] for p in posts] + [False] * len(seed))
+    texts = [c["text"] for c in cases] + [item.text for item, _ in posts] + [e.text for e in seed]
+    at_risk = np.array([bool(c["crisis"]) for c in cases] + [label.crisis for _, label in posts] + [False] * len(seed))
     kind = np.array(["case"] * len(cases) + ["real"] * len(posts) + ["ordinary"] * len(seed))
+    source = np.array(["cases"] * len(cases) + [item.source for item, _ in posts] + ["seed"] * len(seed))
+    group = np.array([f"case:{k}" for k in range(len(cases))] + [f"{item.source}:{item.group}" for item, _ in posts]
+                     + [f"seed:{k}" for k in range(len(seed))])
     nlp = get_nlp()
     screen = CrisisScreen(nlp)
-    spans, windows, blocked = [], [], []
+    spans, windows, blocked, by_rules, rule_safety = [], [], [], [], []
     for doc in nlp.pipe(texts, batch_size=256):
         spans.append(sentence_spans(doc))
         windows.append(windows_of(len(spans[-1])))
         blocked.append(screen.blocked_sentences(doc))
-    return Corpus(texts, at_risk, kind, spans, windows, blocked)
+        found = screen.screen(doc)
+        by_rules.append(found.flagged)
+        rule_safety.append(found.safety)
+    return Corpus(texts, at_risk, kind, source, group, np.array(by_rules), np.array(rule_safety), spans, windows, blocked)
 
 
 def build_vectorizers():
@@ -147,6 +156,11 @@ def fit_windows(corpus: Corpus, rows: np.ndarray, seed: int = 0):
             chosen = parts if corpus.kind[i] != "ordinary" else [w for w in parts if w[1] - w[0] <= ORDINARY_SPAN]
             extra_texts += [corpus.window_text(i, w) for w in chosen]
             extra_labels += [False] * len(chosen)
+    for i in rows[corpus.kind[rows] == "ordinary"]:
+        words = corpus.texts[i].split()
+        openings = {" ".join(words[:n]).rstrip(".!?,;:") for n in OPENINGS if len(words) > n}
+        extra_texts += sorted(openings)
+        extra_labels += [False] * len(openings)
     features = sparse.vstack([whole, union.transform(extra_texts)]).tocsr() if extra_texts else whole
     labels = np.concatenate([corpus.at_risk[rows], np.array(extra_labels, dtype=bool)])
     pipeline = make_pipeline(union, build_classifier(seed).fit(features, labels))
@@ -166,27 +180,36 @@ def entry_scores(pipeline, corpus: Corpus, rows: np.ndarray) -> tuple[np.ndarray
         last = len(corpus.spans[i]) - 1
         for (a, b), p in zip(corpus.windows[i], found):
             if corpus.blocked[i].isdisjoint(range(a, b + 1)):
-                if (a, b) == (0, last):
+                if (a, b) == (0, last) and not corpus.short(i):
                     whole[k] = p
                 else:
                     part[k] = max(part[k], p)
     return whole, part
 
 
+def alarm_rates(flagged: np.ndarray, at_risk: np.ndarray, kind: np.ndarray) -> dict:
+    """Recall and false alarms by kind of row (ordinary entries, look-alike cases, real posts)."""
+    lookalike, real = (kind == "case") & ~at_risk, kind == "real"
+    rates = {"recall": float(flagged[at_risk & ~real].mean()), "ordinary_alarms": float(flagged[kind == "ordinary"].mean()),
+             "lookalike_alarms": float(flagged[lookalike].mean())}
+    if real.any():
+        rates |= {"real_recall": float(flagged[real & at_risk].mean()), "real_alarms": float(flagged[real & ~at_risk].mean())}
+    return rates
+
+
 def choose_thresholds(whole: np.ndarray, part: np.ndarray, at_risk: np.ndarray,
                       kind: np.ndarray) -> tuple[float, float, dict]:
     """(threshold, window_threshold): of the grid pairs whose (out-of-fold) false alarms stay within
-    both limits, the one catching the most entries at risk (on a tie, the higher thresholds)."""
-    ordinary, lookalike = kind == "ordinary", (kind != "ordinary") & ~at_risk
+    the limits, the one catching the most entries at risk (on a tie, the higher thresholds)."""
     best = None
     for threshold in GRID:
         for window_threshold in WINDOW_GRID:
-            flagged = (whole >= threshold) | (part >= window_threshold)
-            rates = {"recall": float(flagged[at_risk].mean()), "ordinary_alarms": float(flagged[ordinary].mean()),
-                     "lookalike_alarms": float(flagged[lookalike].mean())}
-            if rates["ordinary_alarms"] > MAX_ORDINARY_ALARMS or rates["lookalike_alarms"] > MAX_LOOKALIKE_ALARMS:
+            rates = alarm_rates((whole >= threshold) | (part >= window_threshold), at_risk, kind)
+            if rates["ordinary_alarms"] > MAX_ORDINARY_ALARMS or rates["lookalike_alarms"] > MAX_LOOKALIKE_ALARMS \
+                    or rates.get("real_alarms", 0.0) > MAX_REAL_ALARMS:
                 continue
-            key = (rates["recall"], threshold + window_threshold)
+            flagged = (whole >= threshold) | (part >= window_threshold)
+            key = (float(flagged[at_risk].mean()), threshold + window_threshold)  # real posts at risk count too
             if best is None or key > best[0]:
                 best = (key, float(threshold), float(window_threshold), rates)
     if best is None:
@@ -194,22 +217,41 @@ def choose_thresholds(whole: np.ndarray, part: np.ndarray, at_risk: np.ndarray,
     return best[1], best[2], best[3]
 
 
-def train(seed: int = 0, real: Path | None = None, thresholds: tuple[float, float] | None = None):
+def screened(pipeline, thresholds: tuple[float, float], corpus: Corpus, rows: np.ndarray) -> np.ndarray:
+    """Which of `rows` the screen flags (rules, then this model where no rule flagged or raised safety)."""
+    whole, part = entry_scores(pipeline, corpus, rows)
+    by_model = (whole >= thresholds[0]) | (part >= thresholds[1])
+    return corpus.by_rules[rows] | (~corpus.rule_safety[rows] & by_model)
+
+
+def folds(corpus: Corpus, rows: np.ndarray, seed: int = 0, n_splits: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) rows of `rows`: stratified by kind and risk, a writer's posts on one side."""
+    strata = np.char.add(corpus.kind[rows].astype(str), corpus.at_risk[rows].astype(str))
+    split = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return [(rows[a], rows[b]) for a, b in split.split(rows, strata, corpus.group[rows])]
+
+
+def cross_validate(corpus: Corpus, rows: np.ndarray, seed: int = 0, n_splits: int = 5) -> tuple[float, float, dict]:
+    """(threshold, window_threshold, rates) chosen on out-of-fold window scores of `rows` alone."""
+    whole, part = np.zeros(len(corpus.texts)), np.zeros(len(corpus.texts))
+    for train_rows, test_rows in folds(corpus, rows, seed, n_splits):
+        whole[test_rows], part[test_rows] = entry_scores(fit_windows(corpus, train_rows, seed), corpus, test_rows)
+    return choose_thresholds(whole[rows], part[rows], corpus.at_risk[rows], corpus.kind[rows])
+
+
+def train(seed: int = 0, real: Path | None = None, thresholds: tuple[float, float] | None = None,
+          corpus: Corpus | None = None):
     """(pipeline, meta): fitted on all the training data; the thresholds (whole entry, shorter window)
     from 5-fold out-of-fold window scores, unless given (a rebuild keeps the shipped model's)."""
-    corpus = training_data(real)
+    corpus = corpus or training_data(real)
     everything = np.arange(len(corpus.texts))
     rates = None
     if thresholds is None:
-        whole, part = np.zeros(len(corpus.texts)), np.zeros(len(corpus.texts))
-        folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-        strata = np.char.add(corpus.kind.astype(str), corpus.at_risk.astype(str))
-        for train_rows, test_rows in folds.split(corpus.texts, strata):
-            whole[test_rows], part[test_rows] = entry_scores(fit_windows(corpus, train_rows, seed), corpus, test_rows)
-        *thresholds, rates = choose_thresholds(whole, part, corpus.at_risk, corpus.kind)
+        *thresholds, rates = cross_validate(corpus, everything, seed)
     pipeline = fit_windows(corpus, everything, seed)
-    meta = {"threshold": thresholds[0], "window_threshold": thresholds[1], "C": C, "seed": seed, "windows": "1-3 sentences and the whole entry",
-            "n_at_risk": int(corpus.at_risk.sum()), "n_lookalike": int(((corpus.kind != "ordinary") & ~corpus.at_risk).sum()),
+    meta = {"threshold": thresholds[0], "window_threshold": thresholds[1], "short_words": SHORT_WORDS, "C": C,
+            "seed": seed, "windows": "1-3 sentences and the whole entry",
+            "n_at_risk": int(corpus.at_risk.sum()), "n_lookalike": int(((corpus.kind == "case") & ~corpus.at_risk).sum()),
             "n_ordinary": int((corpus.kind == "ordinary").sum()), "n_real": int((corpus.kind == "real").sum()),
             "cross_validated": rates}
     return pipeline, meta
@@ -275,7 +317,7 @@ def blind_test(thresholds: tuple[float, float], pipeline) -> dict | None:
         texts = [c["text"] for c in cases]
         docs = list(get_nlp().pipe(texts))
         found = out[path.name] = {}
-        for name, model in (("rules", None), ("rules+model", CrisisModel(pipeline, *thresholds))):
+        for name, model in (("rules", None), ("rules+model", CrisisModel(pipeline, *thresholds, SHORT_WORDS))):
             results = CrisisScreen(get_nlp(), model=model).screen_many(docs, texts)
             flagged = np.array([r.flagged for r in results])
             found[name] = {"recall": float(flagged[at_risk].mean()), "false_alarms": float(flagged[~at_risk & ~unsafe].mean()),
@@ -292,12 +334,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=CASES_DIR, help="directory for model.pickle.gz and model.json")
     parser.add_argument("--real", type=Path, default=None,
-                        help="a folder of labeled real posts (*.jsonl with text and crisis) to train on too")
+                        help="the folder of rebuilt real texts (<source>.jsonl, see unstuck.training.real_sources)")
     args = parser.parse_args(argv)
-    pipeline, meta = train(real=args.real)
+    if args.real:
+        from unstuck.training.crisis_real import build_with_real
+
+        pipeline, meta = build_with_real(training_data(args.real), args.real)
+    else:
+        pipeline, meta = train()
+        meta["real"] = None
     meta["blind_test"] = blind_test((meta["threshold"], meta["window_threshold"]), pipeline)
     save(pipeline, meta, args.out)
-    print(json.dumps({k: meta[k] for k in ("threshold", "window_threshold", "cross_validated", "blind_test")}, indent=2))
+    print(json.dumps({k: meta[k] for k in ("threshold", "window_threshold", "real", "blind_test")},
+                     indent=2))
     return 0
 
 
