@@ -65,3 +65,12 @@ def test_vectors_build_is_deterministic(tmp_path):
                         "--top", "200", "--max-words", "250"], check=True, timeout=600)
         outputs.append((out / "words.txt").read_bytes() + (out / "vectors.npy").read_bytes())
     assert outputs[0] == outputs[1]
+
+
+def test_vectors_importing_the_build_script_leaves_the_environment_alone():
+    import importlib
+    import os
+
+    before = dict(os.environ)
+    importlib.import_module("unstuck.training.build_vectors")
+    assert dict(os.environ) == before
