@@ -15,13 +15,18 @@ from unstuck.data.taxonomy import LABEL_IDS, Audience, default_taxonomy
 from unstuck.model import store
 from unstuck.model.artifact import REMEDY, SHIPPED_REMEDY, Manifest, ModelError, load_model
 from unstuck.model.evidence import Evidence, find_evidence, token_weights
-from unstuck.model.fast_tfidf import fast_blocks, same, stack
+from unstuck.model.fast_tfidf import FastTfidf, fast_blocks, same, stack
 from unstuck.model.features import windowed_proba
-from unstuck.model.nlp import MAX_CHARS, doc_features, get_nlp
+from unstuck.model.nlp import MAX_CHARS, SENTENCE_BREAK, doc_features, get_nlp
 from unstuck.model.region import chosen_region
 from unstuck.model.safety import CrisisMatch, default_screen
 
 BATCH_SIZE = 128
+# Entries of several sentences on which the one-pass window scoring must equal the plain one exactly.
+WINDOW_CHECK_TEXTS = [
+    "Cancelled again. Work ate Thursday! Drank too much after, not proud. She asked why; I didn't say.",
+    "one.\n\ntwo two? three, three three. four", "Café naïve. 😬 İstanbul ﬁne. ok",
+]
 # Feature strings on which the fast scoring path must give exactly the pipeline's numbers at load time.
 CHECK_TEXTS = [
     "i not NOT_go NOT_scare <s> cancel <num> session again", "café Zoë naïve ☕️ 😬🙈 <s> İstanbul ǅemal ﬁne",
@@ -137,6 +142,8 @@ class Tagger:
     def predict_proba(self, docs: list):
         """Per-label scores for parsed Docs: the pipeline's, over the entry and its windows."""
         features = [doc_features(doc) for doc in docs]
+        if self._fast is not None and self._fast.windows_exact:
+            return self._fast.windowed_proba(features, self.window, self.window_weight)
         return windowed_proba(self._score_features, features, self.window, self.window_weight)
 
     def _score_features(self, features: list[str]):
@@ -189,6 +196,7 @@ class _FastScores:
     def __init__(self, blocks: list, classifier) -> None:
         self.blocks = blocks
         self.classifier = classifier
+        self.windows_exact = False
 
     @classmethod
     def for_pipeline(cls, pipeline, nlp) -> "_FastScores | None":
@@ -212,6 +220,10 @@ class _FastScores:
             docs = list(nlp.pipe(CHECK_TEXTS[:3]))
             if not same(fast.predict_proba([doc_features(doc) for doc in docs]), pipeline.predict_proba(docs)):
                 return None
+            checks = [doc_features(doc) for doc in nlp.pipe(CHECK_TEXTS + WINDOW_CHECK_TEXTS)]
+            fast.windows_exact = all(same(fast.windowed_proba(checks, size, 0.8),
+                                          windowed_proba(pipeline[1:].predict_proba, checks, size, 0.8))
+                                     for size in (1, 2, 3))
             return fast
         except Exception:  # a surprise from another scikit-learn: score with the pipeline as it is
             return None
@@ -219,3 +231,48 @@ class _FastScores:
     def predict_proba(self, features: list[str]):
         """Probabilities for feature strings (what the pipeline's SpacyFeaturizer makes of Docs)."""
         return self.classifier.predict_proba(stack([block.transform(features) for block in self.blocks]))
+
+    def windowed_proba(self, features: list[str], size: int, weight: float):
+        """`features.windowed_proba` over this pipeline, with each sentence counted once: an entry's or
+        a window's n-gram counts are its sentences' counts plus one separator's per sentence break
+        (word n-grams never cross a break; character n-grams are counted word by word), so the
+        entry and all its windows cost one pass over its words instead of three."""
+        import numpy as np
+        from scipy import sparse
+
+        sentences = [text.split(f" {SENTENCE_BREAK} ") for text in features]
+        spans = [(0, len(parts) - 1) for parts in sentences]  # each entry, then every window
+        owners = list(range(len(features)))
+        for i, parts in enumerate(sentences):
+            if 0 < size < len(parts):
+                spans += [(a, a + size - 1) for a in range(len(parts) - size + 1)]
+                owners += [i] * (len(parts) - size + 1)
+        starts = np.cumsum([0] + [len(parts) for parts in sentences])
+        rows, columns = [], []
+        for row, ((a, b), owner) in enumerate(zip(spans, owners)):
+            rows += [row] * (b - a + 1)
+            columns += range(starts[owner] + a, starts[owner] + b + 1)
+        flat = [part for parts in sentences for part in parts]
+        member = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(spans), len(flat)))
+        breaks = np.array([[b - a] for a, b in spans], dtype=np.float64)
+        texts = None
+        matrices = []
+        for block in self.blocks:
+            if isinstance(block, FastTfidf):
+                counts = member @ block.counts(flat)
+                separator = block.counts([f"x {SENTENCE_BREAK} x"]) - 2 * block.counts(["x"])
+                if separator.nnz:
+                    counts = counts + sparse.csr_matrix(breaks) @ separator
+                counts = sparse.csr_matrix(counts)
+                counts.eliminate_zeros()
+                counts.sort_indices()
+                matrices.append(block.weigh(counts))
+            else:
+                if texts is None:
+                    texts = [f" {SENTENCE_BREAK} ".join(sentences[o][a:b + 1]) for (a, b), o in zip(spans, owners)]
+                matrices.append(block.transform(texts))
+        P = self.classifier.predict_proba(stack(matrices))
+        entry, best = P[: len(features)], np.zeros_like(P[: len(features)])
+        if len(spans) > len(features):
+            np.maximum.at(best, np.array(owners[len(features):]), P[len(features):] * weight)
+        return np.maximum(entry, best)

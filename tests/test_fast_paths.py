@@ -89,3 +89,22 @@ def test_crisis_model_fast_scores_equal_the_pipelines_exactly():
     assert model._fast is not None, "the shipped crisis model should take the fast scoring path"
     texts = _sample_texts()
     assert model.probabilities(texts) == [float(p) for p in model.pipeline.predict_proba(texts)[:, 1]]
+
+
+def test_fast_paths_one_pass_windows_equal_scoring_each_window_exactly():
+    import json
+
+    import numpy as np
+
+    from unstuck.data import SEED_DIR
+    from unstuck.model.features import windowed_proba
+    from unstuck.model.nlp import doc_features
+    from unstuck.model.tagger import Tagger
+
+    tagger = Tagger.load()
+    assert tagger._fast is not None and tagger._fast.windows_exact
+    texts = [json.loads(line)["text"] for line in (SEED_DIR / "ramble.jsonl").read_text().splitlines()[:60]]
+    features = [doc_features(doc) for doc in tagger.nlp.pipe(texts + _sample_texts())]
+    for size in (1, 2, 3):
+        assert np.array_equal(tagger._fast.windowed_proba(features, size, 0.8),
+                              windowed_proba(tagger._score_features, features, size, 0.8))
