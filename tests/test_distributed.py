@@ -302,3 +302,23 @@ def test_distributed_a_killed_worker_still_gives_every_row_exactly_once(tmp_path
     assert finished["run"].summary.tagged == 160
     assert parts(tmp_path / "out") == local
     assert not list((tmp_path / "out").glob(".part-*"))
+
+
+def test_distributed_a_crashing_partition_reaches_the_worker_log_without_entry_text(monkeypatch):
+    """Dask logs a failed task's exception (and its chain) on the worker: what it gets names the
+    partition and the error's type, never the message of the error that quoted an entry."""
+    import traceback
+
+    entry = "my therapist said something about my brother that I cannot stop thinking about"
+
+    def crash(*args, **kwargs):
+        raise ValueError(f"could not handle {entry!r}")
+
+    monkeypatch.setattr(distributed, "write_partition", crash)
+    monkeypatch.setattr(distributed, "cached_tagger", lambda *args: None)
+    part = SimpleNamespace(index=3, source="journal.jsonl")
+    with pytest.raises(RuntimeError) as raised:
+        distributed._tag_on_worker(part, "out", distributed.ModelSource("model", "sha"), ReadOptions(), False, False)
+    logged = "".join(traceback.format_exception(raised.value))
+    assert "partition 3 of journal.jsonl failed (ValueError)" in logged
+    assert "brother" not in logged
