@@ -107,12 +107,15 @@ def data_check(
                                  "with cross-validated predictions, with file, line and text start "
                                  "(slow: trains several models)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    tests: Optional[Path] = typer.Option(None, "--tests", help="A folder of crisis test sets "
+                                         "(crisis_*_test.jsonl; tests/data in the repository) that no crisis "
+                                         "case may share a text with."),
 ) -> None:
     """Check labeled data: schema, unknown labels, duplicates, split overlap, label balance."""
     from unstuck.training.datacheck import check_data, suspect_labels
     from unstuck.training.examples import example_origins
 
-    report = check_data(file)
+    report = check_data(file, tests)
     if suspects:
         report.suspects = suspect_labels(report.examples, suspects, example_origins(file))
     if as_json:

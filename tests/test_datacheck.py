@@ -5,14 +5,19 @@ import json
 from unstuck.training import crisis, datacheck
 
 
-def test_datacheck_shipped_data_has_no_errors():
-    report = datacheck.check_data()
+def test_datacheck_shipped_data_has_no_errors_and_no_crisis_case_is_in_a_test_set():
+    from pathlib import Path
+
+    tests = Path(__file__).parent / "data"
+    assert len(crisis.test_sets(tests)) >= 4
+    report = datacheck.check_data(tests=tests)
     assert report.errors == []
     assert report.counts["crisis_cases"]["at_risk"] >= 300
 
 
 def test_datacheck_crisis_case_shared_with_the_blind_test_half_is_an_error(tmp_path, monkeypatch):
-    cases, blind = tmp_path / "crisis", tmp_path / "blind.jsonl"
+    cases, blind = tmp_path / "crisis", tmp_path / "tests" / "crisis_blind_test.jsonl"
+    blind.parent.mkdir()
     cases.mkdir()
     rows = [{"text": "the bridge keeps calling me", "crisis": True, "kind": "self"},
             {"text": "made soup", "crisis": False, "kind": "hard_day"},
@@ -21,15 +26,15 @@ def test_datacheck_crisis_case_shared_with_the_blind_test_half_is_an_error(tmp_p
     blind.write_text(json.dumps({"text": "The bridge keeps  calling me", "crisis": True, "kind": "self"}) + "\n",
                      encoding="utf-8")
     monkeypatch.setattr(crisis, "CASES_DIR", cases)
-    monkeypatch.setattr(crisis, "BLIND_TESTS", (blind,))
     report = datacheck.DataReport([])
-    datacheck._crisis_cases(report)
+    datacheck._crisis_cases(report, blind.parent)
     assert report.errors[:2] == [
         'crisis/a.jsonl:3: expected {"text": "...", "crisis": true/false, "kind": "..."}',
         "crisis/a.jsonl:4: invalid JSON (Expecting value)",
     ]
     assert len(report.errors) == 3
-    assert report.errors[2].endswith("/blind.jsonl:1: a blind test case is also a training case crisis/a.jsonl:1")
+    assert report.errors[2].endswith("/crisis_blind_test.jsonl:1: a blind test case is also a training case "
+                                     "crisis/a.jsonl:1")
     assert report.counts["crisis_cases"] == {"at_risk": 1, "not_at_risk": 1}
 
 

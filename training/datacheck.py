@@ -53,7 +53,8 @@ class DataReport:
         return "\n".join(lines)
 
 
-def check_data(path: Path | None = None) -> DataReport:
+def check_data(path: Path | None = None, tests: Path | None = None) -> DataReport:
+    """`tests`: a folder of crisis test sets (tests/data in the repository) that no crisis case may share."""
     if path is None:
         from unstuck.training.workflow import all_examples
 
@@ -67,7 +68,7 @@ def check_data(path: Path | None = None) -> DataReport:
     _balance(report)
     _held_out(report)
     if path is None:
-        _crisis_cases(report)
+        _crisis_cases(report, tests)
         _real_labels(report)
     return report
 
@@ -114,15 +115,15 @@ def _real_labels(report: DataReport) -> None:
     report.counts["real_labels"] = counts
 
 
-def _crisis_cases(report: DataReport) -> None:
-    """The crisis model's cases: well-formed, no text twice, none shared with the blind test half."""
+def _crisis_cases(report: DataReport, tests: Path | None) -> None:
+    """The crisis model's cases: well-formed, no text twice, none shared with a test set."""
     import json
 
-    from unstuck.training.crisis import BLIND_TESTS, CASES_DIR
+    from unstuck.training.crisis import CASES_DIR, test_sets
 
     seen: dict[str, str] = {}
     at_risk = not_at_risk = 0
-    blind_tests = [path for path in BLIND_TESTS if path.exists()]
+    blind_tests = test_sets(tests)
     for path in [*sorted(CASES_DIR.glob("*.jsonl")), *blind_tests]:
         blind = path in blind_tests
         for line, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
