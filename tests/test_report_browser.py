@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from unstuck.cli.report_html import render_html
-from unstuck.data.resources import resource_for
+from unstuck.data.resources import help_lines
 from unstuck.data.taxonomy import Audience, default_taxonomy
 from unstuck.model.report import Entry, Span, summarise
 
@@ -81,7 +81,7 @@ def near(colour: tuple[int, int, int], target: tuple[int, int, int]) -> bool:
 def test_report_browser_shows_crisis_box_charts_and_timeline(tmp_path, crisis):
     page = tmp_path / "report.html"
     page.write_text(render_html(summarise(entries(crisis)), default_taxonomy(), Audience.therapist,
-                                resource_for(None), "test"), encoding="utf-8")
+                                help_lines("uk", crisis=True, safety=False), "test"), encoding="utf-8")
     dom = chromium(page, tmp_path / "profile-dom", "--dump-dom").stdout
     assert 'id="frequency"' in dom and 'id="timeline"' in dom and dom.count("<svg") >= 2
     assert ('class="crisis"' in dom and "better off without me" in dom) is crisis

@@ -89,7 +89,7 @@ def rmhd_items(csv_path: Path | None = None) -> Iterator[RealItem]:
     for row in csv.DictReader(csv_path.open(encoding="utf-8", newline="")):
         text = (row.get("post") or "").strip()
         if text:
-            yield RealItem(f"rmhd:{row['']}", f"rmhd", f"rmhd:{row['author']}", text,
+            yield RealItem(f"rmhd:{row['']}", "rmhd", f"rmhd:{row['author']}", text,
                            detail=row["subreddit"])
 
 
