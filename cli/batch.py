@@ -99,7 +99,7 @@ def batch(
                  "--scheduler (or pass --no-split-on-dates)")
         if workers is not None:
             fail("--workers is for tagging on this machine; with --scheduler the cluster's workers tag")
-        options = ReadOptions(text_field, id_field, keep, _delimiter(delimiter), encoding)
+        options = ReadOptions(text_field, id_field, keep, delimiter_char(delimiter), encoding)
         return _batch_on_dask(sources, output, scheduler, options, evidence=evidence, strict=strict, quiet=quiet,
                               model=model, trust_model=trust_model, ship_model=ship_model,
                               partition_lines=partition_lines)
@@ -109,7 +109,7 @@ def batch(
 
     source = sources[0]
     split = txt_layout(source, encoding, split_on_dates)
-    rows = read_rows(source, text_field, id_field, keep, _delimiter(delimiter), encoding, split)
+    rows = read_rows(source, text_field, id_field, keep, delimiter_char(delimiter), encoding, split)
     check_output(output, source, OUTPUT_SUFFIXES)
     tagger = get_tagger(model, trust_model)
     progress = Progress(input_size(source), show=not quiet and sys.stderr.isatty())
@@ -183,7 +183,8 @@ def _field_names(values: Optional[list[str]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for name in names if name))
 
 
-def _delimiter(value: str) -> str:
+def delimiter_char(value: str) -> str:
+    """The one character a --delimiter value names ('tab', 'comma', ';'...), or a one-line error."""
     value = DELIMITERS.get(value.lower(), value)
     if len(value) != 1:
         fail(f"--delimiter must be one character (or 'tab'), not {value!r}")

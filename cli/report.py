@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 import typer
 
 from unstuck.cli.common import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
-from unstuck.cli.batch import DELIMITERS, SPLIT_OPTION, Progress, txt_layout
+from unstuck.cli.batch import SPLIT_OPTION, Progress, delimiter_char, txt_layout
 from unstuck.data.errors import InputError
 from unstuck.data.formats import (
     DEFAULTS, InputKind, atomic_output, check_input, check_output, describe_columns, field_names, input_size,
@@ -96,13 +96,13 @@ def report(
         fail(f"--bucket {bucket.value} needs dates; name the date field with --date-field NAME")
     check_output(output, source, (".html", ".htm"))
     split = not source.is_dir() and txt_layout(source, encoding, split_on_dates)
-    found, version, date_field = _entries_of(source, date_field, text_field, id_field, _delimiter(delimiter),
+    found, version, date_field = _entries_of(source, date_field, text_field, id_field, delimiter_char(delimiter),
                                              encoding, split, model, trust_model)
     entries = _collect(found)
     if not entries:
         fail(f"{source}: no entries to report on")
     if date_field:
-        _check_date_field(source, entries, date_field, _delimiter(delimiter), encoding, split)
+        _check_date_field(source, entries, date_field, delimiter_char(delimiter), encoding, split)
         assign_dates(entries, date_field, True if dayfirst else False if monthfirst else None)
     data = summarise(entries, dated=bool(date_field), bucket=bucket, bucket_size=bucket_size)
     _report_undated(data.undated)
@@ -148,13 +148,6 @@ def _entries_of(source: Path, date_field: Optional[str], text_field: str, id_fie
     tagger = get_tagger(model, trust_model)
     rows = read_rows(source, text_field, id_field, (date_field,) if date_field else (), delimiter, encoding, split)
     return _tag(rows, tagger, date_field, input_size(source)), tagger.version, date_field
-
-
-def _delimiter(value: str) -> str:
-    value = DELIMITERS.get(value.lower(), value)
-    if len(value) != 1:
-        fail(f"--delimiter must be one character (or 'tab'), not {value!r}")
-    return value
 
 
 def _tag(rows, tagger, date_field: Optional[str], total_bytes: int) -> Iterator[Entry | InputError]:
