@@ -539,6 +539,26 @@ def test_hostile_overlong_example_is_refused_before_anything_is_stored(private_h
     assert not (private_home / "examples").exists()
 
 
+def test_hostile_an_overlong_example_stored_by_an_older_version_stops_train_and_data_check_with_the_fix(
+        private_home):
+    from unstuck.model.nlp import MAX_CHARS
+
+    examples = private_home / "examples"
+    examples.mkdir(parents=True)
+    (examples / "20260101-000000-old.jsonl").write_text(
+        json.dumps({"text": GOOD, "labels": ["inconsistency"], "source": "user"}) + "\n"
+        + json.dumps({"text": "word " * (MAX_CHARS // 5 + 1), "labels": ["fear"], "source": "user"}) + "\n",
+        encoding="utf-8")
+    listed = runner.invoke(app, ["examples"])
+    assert listed.exit_code == 0  # the user can still see it, and remove it
+    for command in (["data", "check"], ["train", "--curve"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, command
+        line = result.stderr.strip().splitlines()[-1]
+        assert line.startswith("unstuck: ") and "20260101-000000-old.jsonl:2: an added example of" in line
+        assert "`unstuck examples remove " in line and "word word" not in line
+
+
 def test_hostile_lone_surrogate_example_is_refused_and_leaves_no_temp_file(private_home):
     Path("new.jsonl").write_text('{"text": "I keep \\ud800 cancelling", "labels": ["inconsistency"]}\n',
                                  encoding="utf-8")

@@ -120,7 +120,16 @@ def add_examples(path: Path, skip_invalid: bool = False,
 
 
 def user_examples() -> list[Example]:
-    return [added.example for added in added_examples()]
+    """The examples the user added. One too long to tag (stored before such were refused at
+    `train --add`) stops training and `data check` with the way to remove it, not a crash later."""
+    from unstuck.model.nlp import MAX_CHARS
+
+    added = added_examples()
+    for one in added:
+        if len(one.example.text) > MAX_CHARS:
+            raise InputError(one.file, one.example.line, f"an added example of {len(one.example.text):,} characters "
+                             f"is over the limit of {MAX_CHARS:,}; remove it with `unstuck examples remove {one.key}`")
+    return [one.example for one in added]
 
 
 def all_examples(real_texts: Path | None = None) -> list[Example]:
