@@ -20,7 +20,7 @@ from pathlib import Path
 from unstuck.data import DATA_DIR
 from unstuck.model import store
 from unstuck.model.artifact import ModelError
-from unstuck.model.fast_tfidf import FastTfidf, fast_blocks, same, stack
+from unstuck.model.fast_tfidf import FastTfidf, fast_blocks, membership, same, stack
 
 CRISIS_DIR = DATA_DIR / "crisis"
 MODEL_FILE, META_FILE = "model.pickle.gz", "model.json"
@@ -96,18 +96,10 @@ class CrisisModel:
         if self._fast is None or not all(isinstance(b, FastTfidf) for b in self._fast[0]):
             texts = [" ".join(entry[a:b + 1]) for entry, ws in zip(sentences, windows) for a, b in ws]
             return _split(self.probabilities(texts), counts)
-        import numpy as np
-        from scipy import sparse
-
         blocks, classifier = self._fast
         flat = [s for entry in sentences for s in entry]
-        columns, offset = [], 0
-        for entry, ws in zip(sentences, windows):
-            for a, b in ws:
-                columns.extend(range(offset + a, offset + b + 1))
-            offset += len(entry)
-        rows = np.repeat(np.arange(sum(counts)), [b - a + 1 for ws in windows for a, b in ws])
-        member = sparse.csr_matrix((np.ones(len(columns)), (rows, np.array(columns))), shape=(sum(counts), len(flat)))
+        member = membership([len(entry) for entry in sentences],
+                            [(i, a, b) for i, ws in enumerate(windows) for a, b in ws])
         linear = self._linear
         if linear is None:
             features = [block.weigh(member @ block.counts(flat)) for block in blocks]

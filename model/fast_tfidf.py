@@ -137,6 +137,20 @@ def fast_blocks(vectorizers: list, check_texts: list[str]) -> list | None:
     return blocks
 
 
+def membership(sentence_counts: list[int], spans: list[tuple[int, int, int]]):
+    """A 0/1 matrix that sums sentences into entries or windows: one row per (entry, first, last)
+    span, marking that entry's sentences first..last (inclusive) among all entries' sentences laid
+    end to end. `membership(...) @ block.counts(sentences)` counts every span in one pass."""
+    import numpy as np
+    from scipy import sparse
+
+    starts = np.cumsum([0] + list(sentence_counts))
+    columns = [column for entry, a, b in spans for column in range(starts[entry] + a, starts[entry] + b + 1)]
+    rows = np.repeat(np.arange(len(spans)), [b - a + 1 for _, a, b in spans])
+    return sparse.csr_matrix((np.ones(len(columns)), (rows, np.array(columns, dtype=np.int64))),
+                             shape=(len(spans), int(starts[-1])))
+
+
 def stack(matrices: list):
     """The blocks' features side by side, as FeatureUnion puts them."""
     import numpy as np

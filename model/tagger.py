@@ -15,7 +15,7 @@ from unstuck.data.taxonomy import LABEL_IDS, Audience, default_taxonomy
 from unstuck.model import store
 from unstuck.model.artifact import REMEDY, SHIPPED_REMEDY, Manifest, ModelError, load_model
 from unstuck.model.evidence import Evidence, find_evidence, token_weights
-from unstuck.model.fast_tfidf import FastTfidf, fast_blocks, same, stack
+from unstuck.model.fast_tfidf import FastTfidf, fast_blocks, membership, same, stack
 from unstuck.model.features import windowed_proba
 from unstuck.model.nlp import MAX_CHARS, SENTENCE_BREAK, doc_features, get_nlp
 from unstuck.model.region import chosen_region
@@ -247,13 +247,8 @@ class _FastScores:
             if 0 < size < len(parts):
                 spans += [(a, a + size - 1) for a in range(len(parts) - size + 1)]
                 owners += [i] * (len(parts) - size + 1)
-        starts = np.cumsum([0] + [len(parts) for parts in sentences])
-        rows, columns = [], []
-        for row, ((a, b), owner) in enumerate(zip(spans, owners)):
-            rows += [row] * (b - a + 1)
-            columns += range(starts[owner] + a, starts[owner] + b + 1)
         flat = [part for parts in sentences for part in parts]
-        member = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(spans), len(flat)))
+        member = membership([len(parts) for parts in sentences], [(o, a, b) for (a, b), o in zip(spans, owners)])
         breaks = np.array([[b - a] for a, b in spans], dtype=np.float64)
         texts = None
         matrices = []
