@@ -171,3 +171,19 @@ def test_real_join_refuses_a_held_out_id(tmp_path):
     texts = write_texts(tmp_path / "texts", [{"id": held, "source": "counsel_chat", "group": "g", "text": "x"}])
     with pytest.raises(InputError, match="held-out"):
         join_real(texts)
+
+
+def test_rmhd_rallypoint_rows_yield_only_the_reddit_posts(tmp_path):
+    from unstuck.training.real_sources import RALLYPOINT_FILES, rmhd_rallypoint_items
+
+    (_, train), (_, test) = RALLYPOINT_FILES
+    _write_csv(tmp_path / train, ["", "doc", "label", "source"], [
+        ["4", "My therapist keeps cancelling on me and I am losing hope.", "1.0", "reddit mentalhealth"],
+        ["5", "A post from a network with no license.", "0.0", "rallypoint Set 1"],
+        ["6", "A post from another app.", "1.0", "rallypoint shortstbposts_talklife"],
+    ])
+    _write_csv(tmp_path / test, ["", "doc", "label", "source"], [["9", "Started drinking again after rehab.", "1.0", "reddit addiction"]])
+    items = list(rmhd_rallypoint_items(tmp_path))
+    assert [(i.id, i.source, i.detail) for i in items] == [
+        ("rmhd:rp-train:4", "rmhd", "mentalhealth"), ("rmhd:rp-test:9", "rmhd", "addiction")]
+    assert not held_out_reason(items[0].id)

@@ -7,7 +7,8 @@ The repository commits ids and labels only; this module reads the texts from cop
 
 `--counsel-chat` is a clone of github.com/nbertagnolli/counsel-chat, `--cssrs` the file
 `data/500_Reddit_users_posts_labels.csv` of github.com/T-Lind/health-backend; the Reddit posts of
-Low et al. (2020) come from the `construct-tracker` package on PyPI (`pip install construct-tracker`).
+Low et al. (2020) come from the `construct-tracker` package on PyPI (`pip install construct-tracker`):
+its 27-subreddit file and the Reddit rows of its `rally_point_reddit_mental_health` files.
 """
 
 from __future__ import annotations
@@ -93,6 +94,31 @@ def rmhd_items(csv_path: Path | None = None) -> Iterator[RealItem]:
                            detail=row["subreddit"])
 
 
+RALLYPOINT_FILES = (("train", "rallypoint_reddit_mentalhealth_train_3632.csv"),
+                    ("test", "rallypoint_reddit_mentalhealth_test_908.csv"))
+
+
+def rmhd_rallypoint_items(folder: Path | None = None) -> Iterator[RealItem]:
+    """More Reddit posts of Low et al. (2020, CC BY 4.0): the rows whose `source` is `reddit <subreddit>` in
+    construct-tracker's `rally_point_reddit_mental_health` files (the RallyPoint and TalkLife rows there are
+    not read: they carry no license). Ids `rmhd:rp-<split>:<row>`, the row index of the CSV's first column;
+    the files name no author, so each post is its own group. They join the `rmhd` source."""
+    if folder is None:
+        import construct_tracker  # an optional, build-time dependency
+
+        folder = Path(construct_tracker.__file__).parent / "data" / "datasets" / "rally_point_reddit_mental_health"
+    for split, name in RALLYPOINT_FILES:
+        path = Path(folder) / name
+        if not path.exists():
+            continue
+        for row in csv.DictReader(path.open(encoding="utf-8", newline="")):
+            kind, _, subreddit = (row.get("source") or "").partition(" ")
+            text = (row.get("doc") or "").strip()
+            if kind == "reddit" and text:
+                item_id = f"rmhd:rp-{split}:{row['']}"
+                yield RealItem(item_id, "rmhd", item_id, text, detail=subreddit)
+
+
 def _question(title: str, text: str) -> str:
     title, text = title.strip(), text.strip()
     if not title or _fold(text).startswith(_fold(title)):
@@ -169,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--counsel-chat", type=Path, help="a clone of nbertagnolli/counsel-chat")
     parser.add_argument("--cssrs", type=Path, help="500_Reddit_users_posts_labels.csv from T-Lind/health-backend")
     parser.add_argument("--rmhd", type=Path, help="rmhd_27subreddits_260posts_test.csv (default: construct-tracker's)")
+    parser.add_argument("--rallypoint", type=Path, help="the folder of rallypoint_reddit_mentalhealth_*.csv (default: "
+                        "construct-tracker's, unless --rmhd names another file)")
     parser.add_argument("--out", type=Path, help="folder for <source>.jsonl with texts")
     parser.add_argument("--agreement", action="store_true", help="print the two labelers' agreement and stop")
     args = parser.parse_args(argv)
@@ -189,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.cssrs:
         sources.append(cssrs_items(args.cssrs))
     sources.append(rmhd_items(args.rmhd))
+    if args.rallypoint or args.rmhd is None:
+        sources.append(rmhd_rallypoint_items(args.rallypoint))
     for items in sources:
         for item in items:
             if item.id in wanted:
