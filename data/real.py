@@ -76,7 +76,7 @@ def join_real(texts_dir: Path) -> list[tuple[RealItem, RealLabel]]:
     from unstuck.data.errors import InputError
 
     texts: dict[str, dict] = {}
-    for path in sorted(Path(texts_dir).glob("*.jsonl")):
+    for path in sorted(p for p in Path(texts_dir).glob("*.jsonl") if not p.name.startswith(WEAK_PREFIX)):
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if line.strip():
                 row = json.loads(line)
@@ -95,8 +95,32 @@ def join_real(texts_dir: Path) -> list[tuple[RealItem, RealLabel]]:
 
 def load_real(texts_dir: Path) -> list["Example"]:
     """Every labeled real item whose text is in `texts_dir`, as Examples with source `real:<source>`
-    (see `join_real`)."""
+    (see `join_real`), then the no-barrier posts of `weak_<source>.jsonl` there (see `load_weak`)."""
     from unstuck.data.examples import Example
 
     return [Example(item.id, item.text, label.labels, f"real:{item.source}", item.group)
-            for item, label in join_real(texts_dir)]
+            for item, label in join_real(texts_dir)] + load_weak(texts_dir)
+
+
+WEAK_PREFIX = "weak_"
+
+
+def load_weak(texts_dir: Path) -> list["Example"]:
+    """Unlabeled real posts taken as no barrier, with source `weak:<source>`: `real_sources` picks posts
+    that name no therapy, treatment or help (see `real_sources.weak_negatives`). They only ever train,
+    and never beside a held-out run of their own source."""
+    from unstuck.data.errors import InputError
+    from unstuck.data.examples import Example
+
+    labeled = {label.id for path in REAL_DIR.glob("*.jsonl") for label in read_labels(path)}
+    out = []
+    for path in sorted(Path(texts_dir).glob(f"{WEAK_PREFIX}*.jsonl")):
+        source = path.stem[len(WEAK_PREFIX):]
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                row = json.loads(line)
+                reason = held_out_reason(row["id"]) or (row["id"] in labeled and "a hand-labeled item")
+                if reason:
+                    raise InputError(path, n, f"{reason}; it may not be used as an unlabeled no-barrier post")
+                out.append(Example(row["id"], row["text"], (), f"weak:{source}", row["group"]))
+    return out

@@ -187,3 +187,57 @@ def test_rmhd_rallypoint_rows_yield_only_the_reddit_posts(tmp_path):
     assert [(i.id, i.source, i.detail) for i in items] == [
         ("rmhd:rp-train:4", "rmhd", "mentalhealth"), ("rmhd:rp-test:9", "rmhd", "addiction")]
     assert not held_out_reason(items[0].id)
+
+
+def _write_weak(folder, rows):
+    (folder / "weak_rmhd.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_unlabeled_no_barrier_posts_load_as_weak_examples_beside_the_labeled_ones(tmp_path):
+    at_risk = next(label for label in read_labels(REAL_DIR / "cssrs.jsonl") if label.crisis)
+    texts = write_texts(tmp_path / "texts", [
+        {"id": at_risk.id, "source": "cssrs", "group": "u1", "detail": "", "text": "made up for the test"}])
+    _write_weak(texts, [{"id": "rmhd:999999", "source": "rmhd", "group": "rmhd:someone", "detail": "",
+                         "text": "bought a new bike and rode it to the lake"}])
+    examples = load_real(texts)
+    assert [(e.source, e.labels) for e in examples] == [("real:cssrs", at_risk.labels), ("weak:rmhd", ())]
+    assert [item.id for item, _ in join_real(texts)] == [at_risk.id]  # never joined to labels
+
+
+@pytest.mark.parametrize("kind", ["held out", "hand-labeled"])
+def test_a_weak_post_that_is_held_out_or_hand_labeled_is_refused_with_file_and_line(tmp_path, kind):
+    bad = (f"cc:{sorted(HELD_OUT_COUNSELCHAT)[0]}" if kind == "held out"
+           else read_labels(REAL_DIR / "rmhd.jsonl")[0].id)
+    texts = write_texts(tmp_path / "texts", [])
+    _write_weak(texts, [{"id": "rmhd:999999", "group": "g", "text": "fine"}, {"id": bad, "group": "g", "text": "x"}])
+    with pytest.raises(InputError, match="weak_rmhd.jsonl.*2|line 2"):
+        load_real(texts)
+
+
+def test_weak_negatives_take_only_unlabeled_posts_that_name_no_therapy_or_help():
+    from unstuck.data.real import RealItem
+    from unstuck.training.real_sources import weak_negatives
+
+    items = [RealItem(f"rmhd:{i}", "rmhd", f"g{i}", text) for i, text in enumerate([
+        "my therapist cancelled again and I am fed up with it all",
+        "the landlord raised the rent and I am fed up with it all",
+        "I need help deciding between two jobs, both pay the same",
+        "the landlord raised the rent again and the boiler is broken too",
+    ])]
+    chosen = weak_negatives(items, labeled={"rmhd:3"}, n=10)
+    assert [i.id for i in chosen] == ["rmhd:1"]
+
+
+def test_holding_out_a_real_source_also_keeps_its_unlabeled_posts_out_of_training(monkeypatch):
+    import numpy as np
+
+    from unstuck.training import train as training
+
+    trained_on = []
+    monkeypatch.setattr(training, "_fit_predict",
+                        lambda config, feats, Y, weights, tr, te: (trained_on.append(set(feats[tr])),
+                                                                   np.zeros((len(te), Y.shape[1]), int))[1])
+    sources = ["seed", "real:rmhd", "weak:rmhd", "real:cssrs", "weak:cssrs"]
+    feats = ["s", "r", "w", "c", "wc"]
+    training.held_out_sources(training.DEFAULT_CONFIG, feats, np.zeros((5, 12), int), sources)
+    assert trained_on == [{"s", "r", "w"}, {"s", "c", "wc"}]  # cssrs out, then rmhd out

@@ -90,7 +90,11 @@ def model_card(manifest, report: dict) -> str:
 
 def _real_counts(data: dict) -> str:
     real = data.get("n_real") or {}
-    return ", ".join(f"{k.split(':', 1)[1]} {v}" for k, v in real.items()) or "none"
+    def name(key: str) -> str:
+        kind, _, source = key.partition(":")
+        return f"{source} (unlabeled, taken as no barrier)" if kind == "weak" else source
+
+    return ", ".join(f"{name(k)} {v}" for k, v in real.items()) or "none"
 
 
 def _share(entries: dict, key: str) -> str:

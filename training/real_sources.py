@@ -133,6 +133,26 @@ def _fold(text: str) -> str:
 THERAPY_WORDS = re.compile(r"\b(therap|counsel|psychiatr|psycholog|shrink|session|CBT|DBT|EMDR)", re.I)
 
 
+# A post that names none of these almost never carries a tag: 22 of the 1,129 hand-labeled real items
+# without them do (data/real/README.md). Unlabeled ones teach the model what real text with no barrier
+# reads like: depression, money, school, a game, with no therapy in it.
+HELP_WORDS = re.compile(
+    r"therap|counsel|psychiatr|psycholog|doctor|\bdr\b|\bgp\b|session|appointment|\bmeds?\b|medicat|treatment|"
+    r"rehab|hospital|clinic|\bhelp|support group|program|\baa\b|\bna\b|sponsor|diagnos|prescri|pill|nurse|"
+    r"social worker|mental health (service|team)|crisis|hotline|inpatient|outpatient|\bward\b|dbt|cbt|emdr|"
+    r"sober|relapse|recover", re.I)
+WEAK_NEGATIVES = 3000
+
+
+def weak_negatives(items: Iterable[RealItem], labeled: set[str], n: int = WEAK_NEGATIVES,
+                   seed: int = 0) -> list[RealItem]:
+    """`n` unlabeled posts, drawn reproducibly, with no word of `HELP_WORDS` (the no-barrier posts
+    `data.real.load_weak` trains on)."""
+    pool = [i for i in items if i.id not in labeled and 20 <= len(i.text) <= 4000 and not HELP_WORDS.search(i.text)]
+    random.Random(seed).shuffle(pool)
+    return pool[:n]
+
+
 def sample(items: Iterable[RealItem], n: int, *, seed: int, max_words: int, prefer: re.Pattern | None = None,
            prefer_share: float = 0.0, per_group: int = 10**9) -> list[RealItem]:
     """A reproducible sample: at most `per_group` per writer, `prefer_share` of it matching `prefer`."""
@@ -200,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="folder for <source>.jsonl with texts")
     parser.add_argument("--agreement", action="store_true", help="print the two labelers' agreement and stop")
     args = parser.parse_args(argv)
-    from unstuck.data.real import REAL_DIR, read_labels
+    from unstuck.data.real import REAL_DIR, WEAK_PREFIX, read_labels
 
     if args.agreement:
         first = [label for path in sorted(REAL_DIR.glob("*.jsonl")) for label in read_labels(path)]
@@ -216,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         sources.append(counsel_chat_items(args.counsel_chat))
     if args.cssrs:
         sources.append(cssrs_items(args.cssrs))
-    sources.append(rmhd_items(args.rmhd))
+    rmhd = list(rmhd_items(args.rmhd))
+    sources.append(rmhd)
     if args.rallypoint or args.rmhd is None:
         sources.append(rmhd_rallypoint_items(args.rallypoint))
     for items in sources:
@@ -225,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
                 found.setdefault(item.source, []).append(item)
     for source, items in sorted(found.items()):
         print(f"{source}: {write_jsonl(items, args.out / f'{source}.jsonl')} texts", file=sys.stderr)
+    weak = weak_negatives(rmhd, wanted)
+    print(f"rmhd, unlabeled with no barrier: {write_jsonl(weak, args.out / f'{WEAK_PREFIX}rmhd.jsonl')} texts",
+          file=sys.stderr)
     return 0
 
 

@@ -101,7 +101,8 @@ def split_examples(examples: Sequence[Example], config: TrainConfig = DEFAULT_CO
 
 
 def is_real(example: Example) -> bool:
-    return example.source.startswith("real:")
+    """Real text: hand-labeled (`real:<source>`) or unlabeled, taken as no barrier (`weak:<source>`)."""
+    return example.source.startswith(("real:", "weak:"))
 
 
 def featurize(texts: Sequence[str]) -> list[str]:
@@ -189,7 +190,9 @@ def held_out_sources(config, feats, Y, sources: Sequence[str], weights=None) -> 
     real = sorted({s for s in sources if s.startswith("real:")})
     per_source = {}
     for source in real:
-        te, tr = np.flatnonzero(sources == source), np.flatnonzero(sources != source)
+        # The source's unlabeled no-barrier posts leave with it: the same writers may be in both.
+        te = np.flatnonzero(sources == source)
+        tr = np.flatnonzero((sources != source) & (sources != "weak:" + source.removeprefix("real:")))
         pred[te] = _fit_predict(config, feats, Y, weights, tr, te)
         per_source[source] = scores(Y[te], pred[te])
     mask = np.isin(sources, real)
