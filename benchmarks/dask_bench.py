@@ -20,7 +20,8 @@ from unstuck.data.formats import JsonlWriter, atomic_output, read_rows
 from unstuck.model import DEFAULT_MODEL_DIR
 from unstuck.model.batch import run_batch
 from unstuck.model.distributed import connect, run_on_dask
-from unstuck.model.partition import ReadOptions, cached_tagger, plan_partitions
+from unstuck.data.partition import ReadOptions, plan_partitions
+from unstuck.model.partition import cached_tagger
 from unstuck.model.tagger import Tagger
 
 OPENINGS = ["I keep cancelling my sessions", "Work has eaten every Thursday", "I'm scared to tell her",

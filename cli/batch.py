@@ -19,7 +19,7 @@ from unstuck.data.formats import (
     DEFAULTS, OUTPUT_SUFFIXES, InputKind, atomic_output, check_input, check_output, input_size, is_dated_journal,
     output_writer, read_rows,
 )
-from unstuck.model.partition import LINES_PER_PARTITION, ReadOptions, plan_partitions
+from unstuck.data.partition import LINES_PER_PARTITION, ReadOptions, plan_partitions
 
 if TYPE_CHECKING:
     from unstuck.model.batch import BatchSummary

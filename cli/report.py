@@ -9,7 +9,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Optional
+from typing import Iterator, Optional
 
 import typer
 
@@ -21,10 +21,8 @@ from unstuck.data.formats import (
     read_rows,
 )
 from unstuck.data.taxonomy import Audience, default_taxonomy
-from unstuck.model.report import Bucket
-
-if TYPE_CHECKING:
-    from unstuck.model.report import Entry
+from unstuck.data.records import Tagged
+from unstuck.data.summary import Bucket
 
 LISTED_NOTES = 20
 
@@ -84,7 +82,8 @@ def report(
     from unstuck.cli.report_html import render_html
     from unstuck.data.resources import UnknownRegion, help_lines
     from unstuck.model.region import chosen_region
-    from unstuck.model.report import assign_dates, summarise
+    from unstuck.data.batch_output import assign_dates
+    from unstuck.data.summary import summarise
 
     if dayfirst and monthfirst:
         fail("--dayfirst and --monthfirst contradict each other; give one")
@@ -117,10 +116,10 @@ def report(
 
 def _entries_of(source: Path, date_field: Optional[str], text_field: str, id_field: str, delimiter: str,
                 encoding: str, split: bool, model: Optional[Path],
-                trust_model: bool) -> tuple[Iterator[Entry | InputError], Optional[str], Optional[str]]:
+                trust_model: bool) -> tuple[Iterator[Tagged | InputError], Optional[str], Optional[str]]:
     """The entries to report on (tagged now, or read back from batch output), the model version if
     known, and the date field to use."""
-    from unstuck.model.report import (
+    from unstuck.data.batch_output import (
         batch_fields, found_date_field, is_batch_output, is_dask_output, read_batch_output, read_dask_output,
     )
 
@@ -147,13 +146,12 @@ def _entries_of(source: Path, date_field: Optional[str], text_field: str, id_fie
                          "name the date field with --date-field NAME")
     tagger = get_tagger(model, trust_model)
     rows = read_rows(source, text_field, id_field, (date_field,) if date_field else (), delimiter, encoding, split)
-    return _tag(rows, tagger, date_field, input_size(source)), tagger.version, date_field
+    return _tag(rows, tagger, input_size(source)), tagger.version, date_field
 
 
-def _tag(rows, tagger, date_field: Optional[str], total_bytes: int) -> Iterator[Entry | InputError]:
+def _tag(rows, tagger, total_bytes: int) -> Iterator[Tagged | InputError]:
     """Tag the rows, showing progress on a terminal's standard error as batch does."""
     from unstuck.model.batch import tag_rows
-    from unstuck.model.report import entry_from_tagged
 
     progress, done, offset = Progress(total_bytes, show=sys.stderr.isatty()), 0, 0
     try:
@@ -164,17 +162,17 @@ def _tag(rows, tagger, date_field: Optional[str], total_bytes: int) -> Iterator[
                 continue
             done, offset = done + 1, result.row.offset or offset
             progress.update(done, offset)
-            yield entry_from_tagged(result, date_field)
+            yield result
     finally:
         progress.clear()
 
 
-def _check_date_field(source: Path, entries: list[Entry], date_field: str, delimiter: str, encoding: str,
+def _check_date_field(source: Path, entries: list[Tagged], date_field: str, delimiter: str, encoding: str,
                       split: bool) -> None:
     """Stop, naming the fields there are, when no entry has the date field at all."""
-    if any(entry.date_value is not None for entry in entries):
+    if any(entry.row.kept.get(date_field) is not None for entry in entries):
         return
-    from unstuck.model.report import batch_fields, is_batch_output, is_dask_output
+    from unstuck.data.batch_output import batch_fields, is_batch_output, is_dask_output
 
     tagged = is_dask_output(source) or is_batch_output(source, encoding)
     fields = batch_fields(source, encoding) if tagged else field_names(source, delimiter, encoding, split)
@@ -183,7 +181,7 @@ def _check_date_field(source: Path, entries: list[Entry], date_field: str, delim
          "name the date field with --date-field NAME")
 
 
-def _collect(found: Iterator[Entry | InputError]) -> list[Entry]:
+def _collect(found: Iterator[Tagged | InputError]) -> list[Tagged]:
     """The good entries; each bad row is reported (the first few by line) and left out."""
     entries, skipped = [], 0
     for item in found:

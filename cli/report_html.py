@@ -11,7 +11,7 @@ from datetime import date
 
 from unstuck.data.resources import HelpLine
 from unstuck.data.taxonomy import Audience, Label
-from unstuck.model.report import Bucket, LabelSummary, Quote, ReportData, TimeBucket
+from unstuck.data.summary import Bucket, LabelSummary, Quote, ReportData, TimeBucket
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies. No chart relies on
 # colour alone: bars and lines carry direct labels, and every chart has a table with its numbers.

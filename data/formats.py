@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from unstuck.data.errors import InputError
+from unstuck.data.records import Row
 from unstuck.data.journals import dated_entries, dayone_records, leading_title, looks_dated, note_record
 from unstuck.data.taxonomy import LABEL_IDS
 
@@ -64,18 +65,6 @@ class InputKind(str, Enum):
     txt = "txt"
     folder = "folder"
     dayone = "json"  # a Day One-style export: {"entries": [...]}
-
-
-@dataclass
-class Row:
-    """One entry to tag: where it came from (file and 1-based line), its id, text and kept fields."""
-
-    line: int | None
-    id: str
-    text: str
-    kept: dict = field(default_factory=dict)
-    path: str = ""
-    offset: int = 0  # bytes of input read when this row was produced, for progress
 
 
 def check_input(path: Path, encoding: str = DEFAULTS.encoding) -> InputKind:
@@ -277,7 +266,7 @@ def read_open(handle: IO[str], kind: InputKind, source: str | Path, *, first_lin
               id_field: str = DEFAULTS.id_field, keep_fields: tuple[str, ...] = (),
               delimiter: str = DEFAULTS.delimiter, encoding: str = DEFAULTS.encoding) -> Iterator[Row | InputError]:
     """The rows of an open text handle holding lines `first_line`... of input `source` (part of a file
-    cut where a record ends, as `unstuck.model.partition` does): what `read_rows` yields for those
+    cut where a record ends, as `unstuck.data.partition` does): what `read_rows` yields for those
     lines, with the same line numbers, ids and messages. A CSV part after the first needs the file's
     `header`. The handle is closed when the rows are done."""
     if kind is InputKind.csv:
@@ -400,6 +389,22 @@ def _jsonl_fields(path: Path, line: int, encoding: str) -> list[str]:
 
 def _jsonl_lines(path: Path | str, handle: IO[str], first: int, text_field: str, id_field: str,
                  keep_fields: tuple[str, ...], encoding: str) -> Iterator[Row | InputError]:
+    for item in json_records(path, handle, first, encoding):
+        if isinstance(item, InputError):
+            yield item
+        else:
+            yield _to_row(path, item[0], item[1], text_field, id_field, keep_fields, handle.buffer.tell())
+
+
+def read_records(path: Path, encoding: str = DEFAULTS.encoding) -> Iterator[tuple[int, dict] | InputError]:
+    """The one reader of JSON Lines: (line, object) for each non-blank line of `path`, or an InputError
+    naming the file and line (never the text) in place of a line that is not one JSON object."""
+    return json_records(path, _open_text(path, encoding), 1, encoding)
+
+
+def json_records(path: Path | str, handle: IO[str], first: int,
+                 encoding: str) -> Iterator[tuple[int, dict] | InputError]:
+    """`read_records` on an open handle whose first line is line `first`; the handle is closed when done."""
     with handle:
         for line, raw in enumerate(handle, start=first):
             if not raw.strip():
@@ -421,7 +426,7 @@ def _jsonl_lines(path: Path | str, handle: IO[str], first: int, text_field: str,
             if not isinstance(record, dict):
                 yield InputError(path, line, "expected a JSON object, one per line")
                 continue
-            yield _to_row(path, line, record, text_field, id_field, keep_fields, handle.buffer.tell())
+            yield line, record
 
 
 def _finite_float(literal: str) -> float | str:

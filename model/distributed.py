@@ -22,16 +22,15 @@ from typing import Callable, Iterator
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 
 from unstuck.data.errors import InputError, UnstuckError
-from unstuck.data.formats import atomic_output, file_sha256, input_size
+from unstuck.data.formats import file_sha256, input_size
 from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError
 from unstuck.model.batch import LISTED_SKIPS, BatchSummary
-from unstuck.model.partition import (
-    FilePartition, ReadOptions, cached_tagger, partition_entry, write_partition,
+from unstuck.data.partition import (
+    MANIFEST_FILE, MANIFEST_FORMAT, FilePartition, ReadOptions, partition_entry, read_manifest, write_manifest,
 )
+from unstuck.model.partition import cached_tagger, write_partition
 from unstuck.model.tagger import Tagger
 
-MANIFEST_FILE = "manifest.json"
-MANIFEST_FORMAT = 1
 SHIPPED_MODELS = "unstuck-models"  # under each worker's local directory
 
 
@@ -103,7 +102,7 @@ def run_on_dask(client: Client, partitions: list[FilePartition], out_dir: str | 
     run = _run_record(partitions, tagger, options, evidence)
     entries = _resumable(out, partitions, run)
     reused = sum(entry["sha256"] is not None for entry in entries)
-    _write_manifest(out, run, entries, complete=False)
+    write_manifest(out, run, entries, complete=False)
     model = _model_source(client, tagger, ship_model)
     futures = {client.submit(_tag_on_worker, p, str(out.absolute()), model, options, evidence, strict, pure=False): p
                for p in partitions if entries[p.index]["sha256"] is None}
@@ -113,13 +112,13 @@ def run_on_dask(client: Client, partitions: list[FilePartition], out_dir: str | 
     try:
         for future, entry in as_completed(futures, with_results=True, loop=client.loop):
             entries[entry["index"]] = entry
-            _write_manifest(out, run, entries, complete=False)
+            write_manifest(out, run, entries, complete=False)
             reported = _report_in_order(entries, reported, on_skip)
             tagged, read = tagged + entry["rows"], read + _size(futures[future])
             on_progress(tagged, read)
     finally:
         client.cancel(list(futures))
-    _write_manifest(out, run, entries, complete=True)
+    write_manifest(out, run, entries, complete=True)
     for orphan in out.glob(".part-*.tmp"):  # left by a worker killed while writing; its task was redone
         orphan.unlink(missing_ok=True)
     return DistributedRun(out, out / MANIFEST_FILE, len(partitions), reused, _summary(entries))
@@ -203,7 +202,7 @@ def _resumable(out: Path, plan: list[FilePartition], run: dict) -> list[dict]:
     if not path.exists():
         return entries
     try:
-        earlier = json.loads(path.read_text(encoding="utf-8"))
+        earlier = read_manifest(out)
         same = earlier["format"] == MANIFEST_FORMAT and earlier["run"] == run
     except (ValueError, KeyError, TypeError):
         raise InputError(path, None, "damaged manifest; remove the folder or choose another -o") from None
@@ -216,13 +215,6 @@ def _resumable(out: Path, plan: list[FilePartition], run: dict) -> list[dict]:
                 and written.is_file() and file_sha256(written) == done["sha256"]:
             entries[entry["index"]] = done
     return entries
-
-
-def _write_manifest(out: Path, run: dict, entries: list[dict], complete: bool) -> None:
-    manifest = {"format": MANIFEST_FORMAT, "complete": complete, "run": run, "partitions": entries}
-    with atomic_output(str(out / MANIFEST_FILE)) as handle:
-        json.dump(manifest, handle, ensure_ascii=False, indent=1)
-        handle.write("\n")
 
 
 def _report_in_order(entries: list[dict], start: int, on_skip: Callable[[InputError], None]) -> int:

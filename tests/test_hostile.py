@@ -187,7 +187,7 @@ def test_hostile_unclosed_csv_quote_is_an_error_where_it_opened(body, line, stri
 
 def test_hostile_unclosed_csv_quote_fails_the_dask_partitions_too():
     from unstuck.data.errors import InputError
-    from unstuck.model.partition import ReadOptions, plan_partitions, read_partition
+    from unstuck.data.partition import ReadOptions, plan_partitions, read_partition
 
     Path("in.csv").write_text("id,text\n" + "".join(f"{i},{GOOD}\n" for i in range(30)) + f'31,"{SECRET}\n'
                               + "".join(f"{i},{GOOD}\n" for i in range(32, 60)), encoding="utf-8")
