@@ -16,7 +16,7 @@ from typing import Iterable
 from unstuck.data import SEED_DIR
 from unstuck.data.errors import InputError
 from unstuck.data.formats import (
-    CSV_FIELD_LIMIT, MAX_DEPTH, SURROGATE, csv_problem, describe_columns, line_end, nesting_depth,
+    CSV_FIELD_LIMIT, MAX_DEPTH, SURROGATE, atomic_output, csv_problem, describe_columns, line_end, nesting_depth,
 )
 from unstuck.data.taxonomy import LABEL_IDS
 
@@ -99,7 +99,8 @@ def data_hash(examples: Iterable[Example]) -> str:
 
 
 def write_examples(path: Path, examples: Iterable[Example]) -> None:
-    with open(path, "w", encoding="utf-8") as out:
+    """Labeled examples as JSON Lines, through `atomic_output`: a half-written file never stays behind."""
+    with atomic_output(str(path)) as out:
         for ex in examples:
             row = {"id": ex.id, "text": ex.text, "labels": list(ex.labels), "source": ex.source, "group": ex.group}
             out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -18,7 +18,7 @@ import stat
 import sys
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from itertools import islice
 from pathlib import Path
@@ -781,3 +781,9 @@ def atomic_output(target: str) -> Iterator[IO[str]]:
         except FileNotFoundError:
             pass
         raise
+
+
+def write_text(target: Path, text: str) -> None:
+    """Write a whole small file (a preference, a marker) through `atomic_output`."""
+    with atomic_output(str(target)) as handle:
+        handle.write(text)

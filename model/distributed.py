@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_wo
 
 from unstuck.data.errors import InputError, UnstuckError
 from unstuck.data.formats import file_sha256, input_size
-from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError
+from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError, staged_directory
 from unstuck.model.batch import LISTED_SKIPS, BatchSummary
 from unstuck.data.partition import (
     MANIFEST_FILE, MANIFEST_FORMAT, FilePartition, ReadOptions, partition_entry, read_manifest, write_manifest,
@@ -168,11 +167,9 @@ class ModelShipment(WorkerPlugin):
                              f"manifest records {str(recorded)[:12]}; nothing was loaded")
         if target.is_dir():
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=target.parent))
-        for name, data in self.files.items():
-            (staging / name).write_bytes(data)
-        os.replace(staging, target)
+        with staged_directory(target) as staging:
+            for name, data in self.files.items():
+                (staging / name).write_bytes(data)
 
 
 def _model_source(client: Client, tagger: Tagger, ship: bool) -> ModelSource:

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Mapping
 
+from unstuck.data.formats import write_text
 from unstuck.data.resources import UnknownRegion, check_region, region_from_locale
 from unstuck.model import store
 
@@ -31,9 +32,7 @@ def save_region(code: str) -> str:
     region = check_region(code)
     path = preference_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_suffix(".tmp")
-    staging.write_text(region + "\n", encoding="utf-8")
-    os.replace(staging, path)
+    write_text(path, region + "\n")
     return region
 
 

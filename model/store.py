@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from unstuck.model import DEFAULT_MODEL_DIR
+from unstuck.data.formats import write_text
 from unstuck.model.artifact import ModelError
 
 SHIPPED = "shipped"
@@ -47,9 +48,7 @@ def active_version() -> str:
 def set_active(version: str) -> None:
     marker = home() / "active"
     marker.parent.mkdir(parents=True, exist_ok=True)
-    tmp = marker.with_suffix(".tmp")
-    tmp.write_text(version + "\n", encoding="utf-8")
-    os.replace(tmp, marker)
+    write_text(marker, version + "\n")
 
 
 def model_path(version: str) -> Path:

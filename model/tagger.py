@@ -5,13 +5,13 @@ One code path: text -> spaCy Doc (parsed once) -> crisis screen + classifier sco
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from unstuck.data.errors import UnstuckError
 from unstuck.data.records import Span, Tagging
-from unstuck.data.resources import HelpLine, help_lines
+from unstuck.data.resources import help_lines
 from unstuck.data.taxonomy import LABEL_IDS, Audience, default_taxonomy
 from unstuck.model import store
 from unstuck.model.artifact import REMEDY, SHIPPED_REMEDY, Manifest, ModelError, load_model

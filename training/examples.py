@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -163,6 +162,4 @@ def _rewrite_without(path: Path, keys: set[str]) -> None:
     if not kept:
         path.unlink()
         return
-    tmp = path.with_suffix(".tmp")
-    write_examples(tmp, kept)
-    os.replace(tmp, path)
+    write_examples(path, kept)

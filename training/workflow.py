@@ -8,7 +8,6 @@ the installed package is never written.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -146,21 +145,14 @@ def store_examples(examples: list[Example], name: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     target = directory / f"{stamp}-{Path(name).stem}.jsonl"
-    tmp = target.with_suffix(".tmp")
-    try:
-        write_examples(tmp, [Example(e.id, e.text, e.labels, "user", e.group or "user") for e in examples])
-        os.replace(tmp, target)
-    except BaseException:  # a half-written file of entries must not stay behind
-        tmp.unlink(missing_ok=True)
-        raise
+    write_examples(target, [Example(e.id, e.text, e.labels, "user", e.group or "user") for e in examples])
     return target
 
 
 def save_result(result: TrainResult, directory: Path) -> Path:
-    save_model(directory, result.pipeline, result.manifest)
-    (directory / CARD_FILE).write_text(model_card(result.manifest, result.report), encoding="utf-8")
-    (directory / "report.json").write_text(json.dumps(result.report, indent=1) + "\n", encoding="utf-8")
-    return directory
+    return save_model(directory, result.pipeline, result.manifest,
+                      {CARD_FILE: model_card(result.manifest, result.report),
+                       "report.json": json.dumps(result.report, indent=1) + "\n"})
 
 
 def promote(result: TrainResult, force: bool = False) -> Promotion:
