@@ -189,8 +189,9 @@ def field_names(path: Path, delimiter: str = DEFAULTS.delimiter, encoding: str =
     path = Path(path)
     kind = check_input(path, encoding)
     if kind is InputKind.csv:
-        with _open_text(path, encoding) as handle:
-            return [name.strip() for name in next(csv.reader(handle, delimiter=delimiter), [])]
+        handle, _, header = _csv_open(path, delimiter, encoding)
+        handle.close()
+        return header
     if kind is InputKind.txt:
         return ["date", "text"] if split_on_dates else []
     names: dict[str, None] = {}
@@ -256,9 +257,10 @@ def _line_text(raw: str) -> str:
     return raw[:-1] if raw.endswith("\r") else raw
 
 
-def _undecodable(path: Path, line: int, encoding: str) -> InputError:
-    return InputError(path, line, f"bytes that are not valid {encoding} text; pick the file's encoding "
-                      "with --encoding (e.g. --encoding cp1252)")
+def _undecodable(path: Path, line: int, encoding: str, encoding_option: bool = True) -> InputError:
+    remedy = "pick the file's encoding with --encoding (e.g. --encoding cp1252)" if encoding_option \
+        else "save the file as UTF-8"
+    return InputError(path, line, f"bytes that are not valid {encoding} text; {remedy}")
 
 
 def read_open(handle: IO[str], kind: InputKind, source: str | Path, *, first_line: int = 1,
@@ -396,21 +398,29 @@ def _jsonl_lines(path: Path | str, handle: IO[str], first: int, text_field: str,
             yield _to_row(path, item[0], item[1], text_field, id_field, keep_fields, handle.buffer.tell())
 
 
-def read_records(path: Path, encoding: str = DEFAULTS.encoding) -> Iterator[tuple[int, dict] | InputError]:
-    """The one reader of JSON Lines: (line, object) for each non-blank line of `path`, or an InputError
-    naming the file and line (never the text) in place of a line that is not one JSON object."""
-    return json_records(path, _open_text(path, encoding), 1, encoding)
+def read_records(path: Path, encoding: str = DEFAULTS.encoding, delimiter: str = DEFAULTS.delimiter, *,
+                 encoding_option: bool = True) -> Iterator[tuple[int, dict] | InputError]:
+    """The one reader of records, for every file of records unstuck reads (inputs, labeled examples,
+    batch output, labels of real text, saved answers): (line, record) for each record of a .jsonl (one
+    JSON object a line) or a .csv with a header (its cells by column name), or an InputError naming
+    the file and line (never the text) in place of a bad one. Damage to a CSV's structure that runs
+    across lines raises InputError. `encoding_option`: whether messages may point to --encoding.
+    FileNotFoundError (or another OSError) if the file cannot be opened."""
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        return _csv_file_records(path, delimiter, encoding, encoding_option)
+    return json_records(path, _open_text(path, encoding), 1, encoding, encoding_option)
 
 
-def json_records(path: Path | str, handle: IO[str], first: int,
-                 encoding: str) -> Iterator[tuple[int, dict] | InputError]:
-    """`read_records` on an open handle whose first line is line `first`; the handle is closed when done."""
+def json_records(path: Path | str, handle: IO[str], first: int, encoding: str,
+                 encoding_option: bool = True) -> Iterator[tuple[int, dict] | InputError]:
+    """JSON Lines records from an open handle whose first line is line `first`; closed when done."""
     with handle:
         for line, raw in enumerate(handle, start=first):
             if not raw.strip():
                 continue
             if UNDECODED.search(raw):
-                yield _undecodable(path, line, encoding)
+                yield _undecodable(path, line, encoding, encoding_option)
                 continue
             try:  # without the line end, so that an error's column is on this line
                 record = json.loads(_line_text(raw), parse_constant=str, parse_float=_finite_float)
@@ -485,14 +495,7 @@ def _to_row(path: Path, line: int, record: dict, text_field: str, id_field: str,
 
 def _csv_rows(path: Path, text_field: str, id_field: str, keep_fields: tuple[str, ...], delimiter: str,
               encoding: str) -> Iterator[Row | InputError]:
-    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
-    handle = _open_text(path, encoding)
-    reader = csv.reader(handle, delimiter=delimiter, strict=True)
-    try:
-        header = [name.strip() for name in next(reader, [])]
-    except csv.Error as err:
-        handle.close()
-        raise InputError(path, 1, f"cannot read the CSV header ({csv_problem(err)})") from None
+    handle, reader, header = _csv_open(path, delimiter, encoding)
     # An --id-field the user named must exist; the default "id" may be absent (rows get line numbers).
     named_id = (id_field,) if id_field != DEFAULTS.id_field else ()
     missing = [name for name in (text_field, *keep_fields, *named_id) if name not in header]
@@ -540,6 +543,37 @@ def csv_problem(err: csv.Error) -> str:
 def _csv_records(path: Path | str, handle: IO[str], reader, header: list[str], text_field: str, id_field: str,
                  keep_fields: tuple[str, ...], encoding: str, before: int = 0) -> Iterator[Row | InputError]:
     """`before`: the lines of the file before the handle's first (when it holds only a part)."""
+    for item in _csv_dicts(path, handle, reader, header, encoding, before):
+        if isinstance(item, InputError):
+            yield item
+        elif not item[1].get(text_field, "").strip():
+            yield InputError(path, item[0], f'no text in the "{text_field}" column')
+        else:
+            yield _to_row(path, item[0], item[1], text_field, id_field, keep_fields, handle.buffer.tell())
+
+
+def _csv_file_records(path: Path, delimiter: str, encoding: str,
+                      encoding_option: bool) -> Iterator[tuple[int, dict] | InputError]:
+    handle, reader, header = _csv_open(path, delimiter, encoding)
+    return _csv_dicts(path, handle, reader, header, encoding, 0, encoding_option)
+
+
+def _csv_open(path: Path, delimiter: str, encoding: str) -> tuple[IO[str], object, list[str]]:
+    """An open CSV file, its reader, and its header (InputError if the header cannot be read)."""
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+    handle = _open_text(path, encoding)
+    reader = csv.reader(handle, delimiter=delimiter, strict=True)
+    try:
+        return handle, reader, [name.strip() for name in next(reader, [])]
+    except csv.Error as err:
+        handle.close()
+        raise InputError(path, 1, f"cannot read the CSV header ({csv_problem(err)})") from None
+
+
+def _csv_dicts(path: Path | str, handle: IO[str], reader, header: list[str], encoding: str, before: int = 0,
+               encoding_option: bool = True) -> Iterator[tuple[int, dict] | InputError]:
+    """(line, cells by column name) for each record, an InputError for a bad one; the handle is closed
+    when done."""
     column = {name: i for i, name in reversed(list(enumerate(header)))}
     last = reader.line_num + before
     with handle:
@@ -567,13 +601,9 @@ def _csv_records(path: Path | str, handle: IO[str], reader, header: list[str], t
                                  "check the quoting or --delimiter")
                 continue
             if any(UNDECODED.search(cell) for cell in cells):
-                yield _undecodable(path, line, encoding)
+                yield _undecodable(path, line, encoding, encoding_option)
                 continue
-            record = {name: cells[i] for name, i in column.items() if i < len(cells)}
-            if not record.get(text_field, "").strip():
-                yield InputError(path, line, f'no text in the "{text_field}" column')
-                continue
-            yield _to_row(path, line, record, text_field, id_field, keep_fields, handle.buffer.tell())
+            yield line, {name: cells[i] for name, i in column.items() if i < len(cells)}
 
 
 def _folder_rows(folder: Path, id_field: str, keep_fields: tuple[str, ...],

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from unstuck.data.errors import InputError
-from unstuck.data.formats import CSV_FIELD_LIMIT, DEFAULTS, InputKind, atomic_output, check_input, read_open, read_rows
+from unstuck.data.formats import (
+    CSV_FIELD_LIMIT, DEFAULTS, InputKind, atomic_output, check_input, field_names, read_open, read_rows,
+)
 from unstuck.data.records import Row
 
 LINES_PER_PARTITION = 100_000
@@ -111,8 +113,7 @@ def _as_given(item: Row | InputError, absolute: str, given: str) -> Row | InputE
 
 
 def _csv_header(path: str, options: ReadOptions) -> list[str]:
-    with _open_span(path, None, options.encoding) as handle:
-        return [name.strip() for name in next(csv.reader(handle, delimiter=options.delimiter), [])]
+    return field_names(Path(path), options.delimiter, options.encoding)
 
 
 class _ByteRange(io.RawIOBase):

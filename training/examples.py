@@ -7,7 +7,6 @@ values and raises InputError; never prints. Text is only returned to the caller,
 from __future__ import annotations
 
 import hashlib
-import json
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from unstuck.data import SEED_DIR
 from unstuck.data.errors import InputError, UnstuckError
 from unstuck.data.examples import Example, load_seed, normalise, read_examples, too_long, write_examples
+from unstuck.data.formats import read_records
 from unstuck.model import store
 
 KEY_CHARS = 8
@@ -145,16 +145,8 @@ def _unanswered_lines(path: Path) -> set[int]:
     """JSONL lines whose "labels" is null or missing: `unstuck suggest` output not yet filled in."""
     if path.suffix.lower() != ".jsonl":
         return set()
-    lines = set()
-    with open(path, "rb") as handle:
-        for line, raw in enumerate(handle, start=1):
-            try:
-                row = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                continue
-            if isinstance(row, dict) and row.get("labels") is None:
-                lines.add(line)
-    return lines
+    return {item[0] for item in read_records(path, encoding_option=False)
+            if not isinstance(item, InputError) and item[1].get("labels") is None}
 
 
 def _rewrite_without(path: Path, keys: set[str]) -> None:

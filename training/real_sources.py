@@ -19,7 +19,6 @@ import json
 import random
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
