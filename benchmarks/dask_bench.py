@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from unstuck.data.formats import JsonlWriter, atomic_output, read_rows
+from unstuck.data.formats import read_rows
+from unstuck.data.output import JsonlWriter, atomic_output
 from unstuck.model import DEFAULT_MODEL_DIR
 from unstuck.model.batch import run_batch
 from unstuck.model.distributed import connect, run_on_dask

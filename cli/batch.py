@@ -15,10 +15,8 @@ import typer
 
 from unstuck.cli.common import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
 from unstuck.data.errors import InputError, printable
-from unstuck.data.formats import (
-    DEFAULTS, OUTPUT_SUFFIXES, InputKind, atomic_output, check_input, check_output, input_size, is_dated_journal,
-    output_writer, read_rows,
-)
+from unstuck.data.formats import DEFAULTS, InputKind, check_input, input_size, is_dated_journal, read_rows
+from unstuck.data.output import OUTPUT_SUFFIXES, atomic_output, check_output, output_writer
 from unstuck.data.partition import LINES_PER_PARTITION, ReadOptions, plan_partitions
 
 if TYPE_CHECKING:

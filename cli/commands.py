@@ -142,7 +142,8 @@ def suggest(
 
     Example:  unstuck suggest export.csv -n 30 -o to_label.jsonl
     """
-    from unstuck.data.formats import JsonlWriter, atomic_output, check_output, read_rows
+    from unstuck.data.formats import read_rows
+    from unstuck.data.output import JsonlWriter, atomic_output, check_output
     from unstuck.model.batch import tag_rows
     from unstuck.training.active import most_informative
 

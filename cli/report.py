@@ -16,10 +16,8 @@ import typer
 from unstuck.cli.common import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
 from unstuck.cli.batch import SPLIT_OPTION, Progress, delimiter_char, txt_layout
 from unstuck.data.errors import InputError
-from unstuck.data.formats import (
-    DEFAULTS, InputKind, atomic_output, check_input, check_output, describe_columns, field_names, input_size,
-    read_rows,
-)
+from unstuck.data.formats import DEFAULTS, InputKind, check_input, describe_columns, field_names, input_size, read_rows
+from unstuck.data.output import atomic_output, check_output
 from unstuck.data.taxonomy import Audience, default_taxonomy
 from unstuck.data.records import Tagged
 from unstuck.data.summary import Bucket

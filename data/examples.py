@@ -14,9 +14,8 @@ from typing import Iterable
 
 from unstuck.data import SEED_DIR
 from unstuck.data.errors import InputError
-from unstuck.data.formats import (
-    MAX_DEPTH, SURROGATE, atomic_output, describe_columns, field_names, nesting_depth, read_records,
-)
+from unstuck.data.formats import MAX_DEPTH, SURROGATE, describe_columns, field_names, nesting_depth, read_records
+from unstuck.data.output import atomic_output
 from unstuck.data.taxonomy import LABEL_IDS
 
 

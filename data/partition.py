@@ -16,8 +16,9 @@ from typing import Iterator, Sequence
 
 from unstuck.data.errors import InputError
 from unstuck.data.formats import (
-    CSV_FIELD_LIMIT, DEFAULTS, InputKind, atomic_output, check_input, field_names, read_open, read_rows,
+    CSV_FIELD_LIMIT, DEFAULTS, LINE_RECORD_KINDS, InputKind, check_input, field_names, read_open, read_rows,
 )
+from unstuck.data.output import atomic_output
 from unstuck.data.records import Row
 
 LINES_PER_PARTITION = 100_000
@@ -151,7 +152,7 @@ def _open_span(path: str, span: tuple[int, int] | None, encoding: str) -> io.Tex
 def _cuts(path: Path, kind: InputKind, options: ReadOptions,
           every: int) -> list[tuple[tuple[int, int] | None, tuple[int, int] | None]]:
     """(lines, span) of each partition of one input; one whole partition when it cannot or need not be cut."""
-    if kind in (InputKind.folder, InputKind.dayone):  # files, or one JSON document: never cut
+    if kind not in LINE_RECORD_KINDS:
         return [(None, None)]
     if codecs.lookup(options.encoding).name.startswith(("utf-16", "utf-32")):
         return [(None, None)]  # a newline is not one byte there

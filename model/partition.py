@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from unstuck.data.errors import InputError
-from unstuck.data.formats import OUTPUT_KEYS, JsonlWriter, atomic_output, file_sha256
+from unstuck.data.formats import OUTPUT_KEYS, file_sha256
+from unstuck.data.output import JsonlWriter, atomic_output
 from unstuck.data.partition import FilePartition, ReadOptions, partition_entry, read_partition
 from unstuck.data.records import Row, Tagged
 from unstuck.model import store

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-from unstuck.data.formats import write_text
+from unstuck.data.output import write_text
 from unstuck.data.resources import UnknownRegion, check_region, region_from_locale
 from unstuck.model import store
 

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from unstuck.model import DEFAULT_MODEL_DIR
-from unstuck.data.formats import write_text
+from unstuck.data.output import write_text
 from unstuck.model.artifact import ModelError
 
 SHIPPED = "shipped"

@@ -419,7 +419,7 @@ def test_hostile_csv_output_never_holds_a_formula():
 
 
 def test_hostile_jsonl_output_is_always_valid_json_and_safe_to_print():
-    from unstuck.data.formats import json_line
+    from unstuck.data.output import json_line
 
     line = json_line({"id": "a\x9b2J", "x": float("nan"), "y": [float("inf")], "z": "\x1b[2J"})
     assert json.loads(line) == {"id": "a\x9b2J", "x": None, "y": [None], "z": "\x1b[2J"}

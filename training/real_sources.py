@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 # Held-out ids, copied from shared/holdout/ so that `unstuck data check` works without shared/.
-from unstuck.data.formats import atomic_output
+from unstuck.data.output import atomic_output
 from unstuck.data.real import HELD_OUT_COUNSELCHAT, HELD_OUT_CSSRS_USERS, RealItem
 
 csv.field_size_limit(2**31 - 1)
