@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from unstuck.cli.common import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
+from unstuck.cli.common import (
+    DELIMITER_OPTION, ENCODING_OPTION, ID_FIELD_OPTION, MODEL_OPTION, TEXT_FIELD_OPTION, TRUST_OPTION, app, fail,
+    get_tagger, note, reports_input_errors,
+)
 from unstuck.data.errors import InputError, printable
-from unstuck.data.formats import DEFAULTS, InputKind, check_input, input_size, is_dated_journal, read_rows
+from unstuck.data.formats import InputKind, check_input, input_size, is_dated_journal, read_rows
 from unstuck.data.output import OUTPUT_SUFFIXES, atomic_output, check_output, output_writer
 from unstuck.data.partition import LINES_PER_PARTITION, ReadOptions, plan_partitions
 
@@ -42,18 +45,13 @@ def batch(
         ..., "-o", "--output", metavar="FILE",
         help="Where to write: FILE.jsonl, FILE.csv, or - for standard output (JSON Lines); "
              "with --scheduler, a folder."),
-    text_field: str = typer.Option(
-        DEFAULTS.text_field, "--text-field", metavar="NAME", help="The field or column holding the entry."),
-    id_field: str = typer.Option(
-        DEFAULTS.id_field, "--id-field", metavar="NAME",
-        help="The field or column holding its id; rows without one get their line number."),
+    text_field: str = TEXT_FIELD_OPTION,
+    id_field: str = ID_FIELD_OPTION,
     keep_fields: Optional[list[str]] = typer.Option(
         None, "--keep-fields", metavar="NAMES",
         help="Copy these fields or columns to the output, e.g. --keep-fields date,mood."),
-    delimiter: str = typer.Option(
-        DEFAULTS.delimiter, "--delimiter", metavar="CHAR", help="CSV separator: ',' ';' or tab."),
-    encoding: str = typer.Option(
-        DEFAULTS.encoding, "--encoding", metavar="NAME", help="The input's text encoding, e.g. cp1252."),
+    delimiter: str = DELIMITER_OPTION,
+    encoding: str = ENCODING_OPTION,
     split_on_dates: Optional[bool] = SPLIT_OPTION,
     evidence: bool = typer.Option(False, "--evidence", help="Also write the words behind each tag."),
     strict: bool = typer.Option(

@@ -13,10 +13,13 @@ from typing import Iterator, Optional
 
 import typer
 
-from unstuck.cli.common import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
+from unstuck.cli.common import (
+    DELIMITER_OPTION, ENCODING_OPTION, ID_FIELD_OPTION, MODEL_OPTION, TEXT_FIELD_OPTION, TRUST_OPTION, app, fail,
+    get_tagger, note, reports_input_errors,
+)
 from unstuck.cli.batch import SPLIT_OPTION, Progress, delimiter_char, txt_layout
 from unstuck.data.errors import InputError
-from unstuck.data.formats import DEFAULTS, InputKind, check_input, describe_columns, field_names, input_size, read_rows
+from unstuck.data.formats import InputKind, check_input, describe_columns, field_names, input_size, read_rows
 from unstuck.data.output import atomic_output, check_output
 from unstuck.data.taxonomy import Audience, default_taxonomy
 from unstuck.data.records import Tagged
@@ -55,12 +58,10 @@ def report(
         Audience.therapist, "--for",
         help="Whose next steps to list. Defaults to therapist: this is a review tool."),
     region: Optional[str] = typer.Option(None, "--region", help="Crisis numbers for: us, ca, uk, ie, au, nz, eu."),
-    text_field: str = typer.Option(
-        DEFAULTS.text_field, "--text-field", metavar="NAME", help="The field or column holding the entry."),
-    id_field: str = typer.Option(
-        DEFAULTS.id_field, "--id-field", metavar="NAME", help="The field or column holding its id."),
-    delimiter: str = typer.Option(DEFAULTS.delimiter, "--delimiter", metavar="CHAR", help="CSV separator."),
-    encoding: str = typer.Option(DEFAULTS.encoding, "--encoding", metavar="NAME", help="The input's text encoding."),
+    text_field: str = TEXT_FIELD_OPTION,
+    id_field: str = ID_FIELD_OPTION,
+    delimiter: str = DELIMITER_OPTION,
+    encoding: str = ENCODING_OPTION,
     model: Optional[Path] = MODEL_OPTION,
     trust_model: bool = TRUST_OPTION,
 ) -> None:

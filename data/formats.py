@@ -464,6 +464,13 @@ def nesting_depth(value) -> int:
     return deepest
 
 
+def text_problem(text, name: str) -> str | None:
+    """Why the value of field `name` is no entry to tag (not a string, or empty), or None."""
+    if not isinstance(text, str):
+        return f'"{name}" is not a string'
+    return None if text.strip() else f'"{name}" is empty'
+
+
 def _to_row(path: Path, line: int, record: dict, text_field: str, id_field: str,
             keep_fields: tuple[str, ...], offset: int) -> Row | InputError:
     used = [text_field, id_field, *keep_fields]
@@ -476,10 +483,8 @@ def _to_row(path: Path, line: int, record: dict, text_field: str, id_field: str,
     text = record.get(text_field)
     if text_field not in record:
         return InputError(path, line, f'no "{text_field}" field; name the text field with --text-field NAME')
-    if not isinstance(text, str):
-        return InputError(path, line, f'"{text_field}" is not a string')
-    if not text.strip():
-        return InputError(path, line, f'"{text_field}" is empty')
+    if problem := text_problem(text, text_field):
+        return InputError(path, line, problem)
     entry_id = record.get(id_field)
     if entry_id is None or entry_id == "":
         entry_id = line

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from unstuck.data.errors import InputError
-from unstuck.data.formats import OUTPUT_KEYS, file_sha256
+from unstuck.data.formats import OUTPUT_KEYS, file_sha256, text_problem
 from unstuck.data.output import JsonlWriter, atomic_output
 from unstuck.data.partition import FilePartition, ReadOptions, partition_entry, read_partition
 from unstuck.data.records import Row, Tagged
@@ -77,11 +77,10 @@ def _check_columns(frame, text_column: str, keep: list[str]) -> None:
 
 
 def _frame_row(position: int, entry_id: str, text, text_column: str) -> Row | InputError:
-    if not isinstance(text, str):
-        return InputError(None, position, f'"{text_column}" is {"missing" if _is_null(text) else "not a string"}')
-    if not text.strip():
-        return InputError(None, position, f'"{text_column}" is empty')
-    return Row(position, entry_id, text)
+    problem = text_problem(text, text_column)
+    if problem is None:
+        return Row(position, entry_id, text)
+    return InputError(None, position, f'"{text_column}" is missing' if _is_null(text) else problem)
 
 
 def _entry_id(value, label) -> str:
