@@ -80,7 +80,7 @@ def report(
     """
     from unstuck.cli.report_html import render_html
     from unstuck.data.resources import UnknownRegion, help_lines
-    from unstuck.model.region import chosen_region
+    from unstuck.data.region import chosen_region
     from unstuck.data.batch_output import assign_dates
     from unstuck.data.summary import summarise
 

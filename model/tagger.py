@@ -19,7 +19,7 @@ from unstuck.model.evidence import find_evidence, token_weights
 from unstuck.model.fast_tfidf import FastTfidf, fast_blocks, membership, same, stack
 from unstuck.model.features import windowed_proba
 from unstuck.model.nlp import MAX_CHARS, SENTENCE_BREAK, doc_features, get_nlp
-from unstuck.model.region import chosen_region
+from unstuck.data.region import chosen_region
 from unstuck.model.safety import CrisisMatch, default_screen
 
 BATCH_SIZE = 128

@@ -127,7 +127,7 @@ def test_report_shows_entry_text_escaped(journal_report):
 
 @pytest.mark.parametrize("saved", [None, "uk"])
 def test_report_shows_the_numbers_tag_shows_without_region(tmp_path, monkeypatch, saved):
-    from unstuck.model.region import save_region
+    from unstuck.data.region import save_region
 
     for name in ("LC_ALL", "LC_MESSAGES", "LANG", "UNSTUCK_REGION"):
         monkeypatch.delenv(name, raising=False)

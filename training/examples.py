@@ -15,7 +15,7 @@ from unstuck.data import SEED_DIR
 from unstuck.data.errors import InputError, UnstuckError
 from unstuck.data.examples import Example, load_seed, normalise, read_examples, too_long, write_examples
 from unstuck.data.formats import read_records
-from unstuck.model import store
+from unstuck.data.home import examples_dir
 
 KEY_CHARS = 8
 UNANSWERED = ('no answer yet ("labels" is null or missing); fill in the tag ids, or [] for "no barrier", '
@@ -60,7 +60,7 @@ def example_key(text: str) -> str:
 def added_examples() -> list[AddedExample]:
     """Every example the user added, oldest file first, in file order."""
     found = []
-    for path in sorted(store.examples_dir().glob("*.jsonl")):
+    for path in sorted(examples_dir().glob("*.jsonl")):
         result = read_examples(path, source="user")
         if result.errors:
             raise result.errors[0]
@@ -123,10 +123,10 @@ def drop_replaced(relabels: list[Relabel]) -> None:
 
 def example_origins(path: Path | None = None) -> dict[str, str]:
     """Normalised text -> "file:line" for the seed set and the added examples, or for one file."""
-    files = [Path(path)] if path else sorted(SEED_DIR.glob("*.jsonl")) + sorted(store.examples_dir().glob("*.jsonl"))
+    files = [Path(path)] if path else sorted(SEED_DIR.glob("*.jsonl")) + sorted(examples_dir().glob("*.jsonl"))
     origins: dict[str, str] = {}
     for file in files:
-        shown = file.name if path is None and file.parent == store.examples_dir() else (
+        shown = file.name if path is None and file.parent == examples_dir() else (
             f"seed/{file.name}" if path is None else str(file))
         for example in read_examples(file).examples:
             origins.setdefault(normalise(example.text), f"{shown}:{example.line}")

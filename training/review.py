@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterable
 from unstuck.data.errors import InputError
 from unstuck.data.examples import Example, normalise
 from unstuck.data.formats import read_records
-from unstuck.model import store
+from unstuck.data.home import home
 from unstuck.training.active import uncertainty
 from unstuck.training.examples import added_examples, example_key
 
@@ -36,7 +36,7 @@ class Answer:
 
 
 def answers_path() -> Path:
-    return store.home() / "review" / "answers.jsonl"
+    return home() / "review" / "answers.jsonl"
 
 
 class AnswerLog:

@@ -1,7 +1,7 @@
 """The user's side of training: added examples, versioned models, promotion, and rebuilding the
 shipped models for an install whose libraries cannot read them. Returns values; never prints.
 
-Everything is written under `unstuck.model.store.home()` (or a folder the caller names with `out`);
+Everything is written under `unstuck.data.home.home()` (or a folder the caller names with `out`);
 the installed package is never written.
 """
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from unstuck.data.examples import Example, data_hash, load_seed, write_examples
+from unstuck.data.home import examples_dir
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model import catalog, store
 from unstuck.model.artifact import Manifest, ModelError, library_versions, load_model, read_manifest, save_model
@@ -141,7 +142,7 @@ def all_examples(real_texts: Path | None = None) -> list[Example]:
 
 
 def store_examples(examples: list[Example], name: str) -> Path:
-    directory = store.examples_dir()
+    directory = examples_dir()
     directory.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     target = directory / f"{stamp}-{Path(name).stem}.jsonl"

@@ -11,13 +11,13 @@ from typing import Mapping
 
 from unstuck.data.output import write_text
 from unstuck.data.resources import UnknownRegion, check_region, region_from_locale
-from unstuck.model import store
+from unstuck.data.home import home
 
 ENV_VARIABLE = "UNSTUCK_REGION"
 
 
 def preference_path() -> Path:
-    return store.home() / "region"
+    return home() / "region"
 
 
 def saved_region() -> str | None:
