@@ -20,7 +20,7 @@ from unstuck.cli.common import (
 from unstuck.data.errors import InputError, printable
 from unstuck.data.formats import InputKind, check_input, input_size, is_dated_journal, read_rows
 from unstuck.data.output import OUTPUT_SUFFIXES, atomic_output, check_output, output_writer
-from unstuck.data.partition import LINES_PER_PARTITION, ReadOptions, plan_partitions
+from unstuck.data.partition import LINES_PER_PARTITION, ReadOptions, check_output_folder, plan_partitions
 
 if TYPE_CHECKING:
     from unstuck.model.batch import BatchSummary
@@ -128,9 +128,7 @@ def _batch_on_dask(sources: list[Path], output: str, scheduler: str, options: Re
                    strict: bool, quiet: bool, model: Optional[Path], trust_model: bool, ship_model: bool,
                    partition_lines: int) -> None:
     from unstuck.model.artifact import ModelError
-    from unstuck.model.distributed import (  # imports dask: only on a cluster
-        SchedulerUnreachable, check_output_folder, connect, local_workers, run_on_dask,
-    )
+    from unstuck.model.distributed import SchedulerUnreachable, local_workers, tag_on_cluster  # imports dask
 
     if output == "-":
         fail("with --scheduler, -o names a folder for the partitions (standard output cannot take them)")
@@ -143,9 +141,8 @@ def _batch_on_dask(sources: list[Path], output: str, scheduler: str, options: Re
     tagger = get_tagger(model, trust_model)
     progress = Progress(sum(input_size(s) for s in sources), show=not quiet and sys.stderr.isatty())
     try:
-        with connect(scheduler) as client:
-            run = run_on_dask(client, partitions, output, tagger, options=options, evidence=evidence, strict=strict,
-                              ship_model=ship_model, on_skip=progress.around(note), on_progress=progress.update)
+        run = tag_on_cluster(scheduler, partitions, output, tagger, options=options, evidence=evidence, strict=strict,
+                             ship_model=ship_model, on_skip=progress.around(note), on_progress=progress.update)
     except (SchedulerUnreachable, ModelError) as err:
         fail(str(err), code=1 if isinstance(err, SchedulerUnreachable) else 2)
     finally:

@@ -102,6 +102,22 @@ def write_manifest(folder: Path, run: dict, entries: list[dict], complete: bool)
         handle.write("\n")
 
 
+def check_output_folder(out_dir: str | os.PathLike, partitions: list[FilePartition]) -> None:
+    """Raise InputError unless `out_dir` is, or can be made, a folder for these partitions' outputs."""
+    out = Path(out_dir)
+    if out.is_symlink():
+        raise InputError(out, None, "that is a symbolic link; name the folder itself")
+    if (out.exists() and not out.is_dir()) or (not out.exists() and out.suffix.lower() in (".jsonl", ".csv")):
+        raise InputError(out, None, "with --scheduler, -o names a folder for the partitions, e.g. -o tagged/")
+    if not out.parent.is_dir():
+        raise InputError(out, None, f"cannot write here: folder {out.parent} does not exist")
+    for partition in partitions:
+        source = Path(partition.path)
+        if source.is_file() and source.resolve().parent == out.resolve() and source.name.startswith("part-"):
+            raise InputError(partition.source, None, "is in the output folder and could be overwritten; "
+                             "choose another -o")
+
+
 def _as_given(item: Row | InputError, absolute: str, given: str) -> Row | InputError:
     """The item with its path as the user named the input (workers read it by its absolute path)."""
     if not (item.path or "").startswith(absolute):

@@ -1,4 +1,5 @@
-"""Batch tagging on a Dask cluster: the inputs are cut into partitions, each worker tags its partitions
+"""Batch tagging on a Dask cluster, the only module that imports dask (`tag_on_cluster` is the way in):
+the inputs are cut into partitions, each worker tags its partitions
 through local batch's `run_batch` into one file each, and a manifest records what is done so that a
 re-run redoes only what is missing or damaged. Returns values; never prints.
 
@@ -25,7 +26,8 @@ from unstuck.data.formats import file_sha256, input_size
 from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError, staged_directory
 from unstuck.model.batch import LISTED_SKIPS, BatchSummary
 from unstuck.data.partition import (
-    MANIFEST_FILE, MANIFEST_FORMAT, FilePartition, ReadOptions, partition_entry, read_manifest, write_manifest,
+    MANIFEST_FILE, MANIFEST_FORMAT, FilePartition, ReadOptions, check_output_folder, partition_entry, read_manifest,
+    write_manifest,
 )
 from unstuck.model.partition import cached_tagger, write_partition
 from unstuck.model.tagger import Tagger
@@ -87,6 +89,14 @@ def connect(scheduler: str) -> Iterator[Client]:
         yield client
 
 
+def tag_on_cluster(scheduler: str, partitions: list[FilePartition], out_dir: str | os.PathLike, tagger: Tagger,
+                   **how) -> DistributedRun:
+    """The one way in for a command: connect to `scheduler` (see `connect`) and `run_on_dask` there
+    with `how` (options, evidence, strict, ship_model, on_skip, on_progress)."""
+    with connect(scheduler) as client:
+        return run_on_dask(client, partitions, out_dir, tagger, **how)
+
+
 def run_on_dask(client: Client, partitions: list[FilePartition], out_dir: str | os.PathLike, tagger: Tagger, *,
                 options: ReadOptions = ReadOptions(), evidence: bool = False, strict: bool = False,
                 ship_model: bool = False, on_skip: Callable[[InputError], None] = lambda error: None,
@@ -121,22 +131,6 @@ def run_on_dask(client: Client, partitions: list[FilePartition], out_dir: str | 
     for orphan in out.glob(".part-*.tmp"):  # left by a worker killed while writing; its task was redone
         orphan.unlink(missing_ok=True)
     return DistributedRun(out, out / MANIFEST_FILE, len(partitions), reused, _summary(entries))
-
-
-def check_output_folder(out_dir: str | os.PathLike, partitions: list[FilePartition]) -> None:
-    """Raise InputError unless `out_dir` is, or can be made, a folder for these partitions' outputs."""
-    out = Path(out_dir)
-    if out.is_symlink():
-        raise InputError(out, None, "that is a symbolic link; name the folder itself")
-    if (out.exists() and not out.is_dir()) or (not out.exists() and out.suffix.lower() in (".jsonl", ".csv")):
-        raise InputError(out, None, "with --scheduler, -o names a folder for the partitions, e.g. -o tagged/")
-    if not out.parent.is_dir():
-        raise InputError(out, None, f"cannot write here: folder {out.parent} does not exist")
-    for partition in partitions:
-        source = Path(partition.path)
-        if source.is_file() and source.resolve().parent == out.resolve() and source.name.startswith("part-"):
-            raise InputError(partition.source, None, "is in the output folder and could be overwritten; "
-                             "choose another -o")
 
 
 def _tag_on_worker(partition: FilePartition, out_dir: str, model: ModelSource, options: ReadOptions,
