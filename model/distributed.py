@@ -1,7 +1,7 @@
 """Batch tagging on a Dask cluster, the only module that imports dask (`tag_on_cluster` is the way in):
-the inputs are cut into partitions, each worker tags its partitions
-through local batch's `run_batch` into one file each, and a manifest records what is done so that a
-re-run redoes only what is missing or damaged. Returns values; never prints.
+the inputs are cut into partitions, each worker tags its partitions through local batch's `run_batch`
+into one file each, and a manifest records what is done so that a re-run redoes only what is missing
+or damaged. Returns values; never prints.
 
 Inputs, the output folder and (without shipping) the model directory must be at the same paths on
 every worker, as they are on one machine or a shared filesystem. Tasks carry paths and line ranges,
