@@ -18,7 +18,7 @@ from unstuck.cli.common import (
     get_tagger, note, reports_input_errors,
 )
 from unstuck.data.errors import InputError, printable
-from unstuck.data.formats import InputKind, check_input, input_size, is_dated_journal, read_rows
+from unstuck.data.formats import INPUTS_READ, InputKind, check_input, input_size, is_dated_journal, read_rows
 from unstuck.data.output import OUTPUT_SUFFIXES, atomic_output, check_output, output_writer
 from unstuck.data.partition import LINES_PER_PARTITION, ReadOptions, check_output_folder, plan_partitions
 
@@ -38,9 +38,7 @@ DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
 def batch(
     sources: list[Path] = typer.Argument(
         ..., metavar="INPUT",
-        help="A .jsonl, .csv or .txt file (one entry a line, or one under each date heading), a Day One .json "
-             "export, or a folder of .txt/.md notes (one entry a file; front matter and a # title are fields); "
-             "several only with --scheduler."),
+        help=f"{INPUTS_READ[0].upper()}{INPUTS_READ[1:]}; several only with --scheduler."),
     output: str = typer.Option(
         ..., "-o", "--output", metavar="FILE",
         help="Where to write: FILE.jsonl, FILE.csv, or - for standard output (JSON Lines); "

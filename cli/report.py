@@ -19,7 +19,7 @@ from unstuck.cli.common import (
 )
 from unstuck.cli.batch import SPLIT_OPTION, Progress, delimiter_char, txt_layout
 from unstuck.data.errors import InputError
-from unstuck.data.formats import InputKind, check_input, describe_columns, field_names, input_size, read_rows
+from unstuck.data.formats import INPUTS_READ, INPUTS_WITH_FIELDS, InputKind, check_input, describe_columns, field_names, input_size, read_rows
 from unstuck.data.output import atomic_output, check_output
 from unstuck.data.taxonomy import Audience, default_taxonomy
 from unstuck.data.records import Tagged
@@ -33,8 +33,8 @@ LISTED_NOTES = 20
 def report(
     source: Path = typer.Argument(
         ..., metavar="INPUT",
-        help="What `unstuck batch` reads (.jsonl, .csv, .txt, a Day One .json, a folder of notes), or "
-        "`unstuck batch` output (.jsonl, or the folder of a --scheduler run), used as it is, without tagging again."),
+        help=f"What `unstuck batch` reads: {INPUTS_READ}. Or `unstuck batch` output (.jsonl, or the folder of "
+        "a --scheduler run), used as it is, without tagging again."),
     output: str = typer.Option(
         ..., "-o", "--output", metavar="FILE", help="The page to write: FILE.html, or - for standard output."),
     date_field: Optional[str] = typer.Option(
@@ -138,8 +138,7 @@ def _entries_of(source: Path, date_field: Optional[str], text_field: str, id_fie
         date_field = "date"
         note(f"{source}: one entry under each date heading, dated by it")
     if date_field and kind is InputKind.txt and not split:
-        fail(f"{source}: --date-field needs fields (a .jsonl, .csv or .json input, notes with front matter, or a "
-             "journal under date headings); this one has none")
+        fail(f"{source}: --date-field needs fields ({INPUTS_WITH_FIELDS}); this one has none")
     if date_field and kind is InputKind.csv and date_field not in (columns := field_names(source, delimiter, encoding)):
         raise InputError(source, 1, f'no "{date_field}" column; {describe_columns(columns)}; '
                          "name the date field with --date-field NAME")

@@ -60,6 +60,11 @@ class InputKind(str, Enum):
     dayone = "json"  # a Day One-style export: {"entries": [...]}
 
 
+# What can be read, for help and messages: said here so that a new format changes only this module.
+INPUTS_READ = ("a .jsonl, .csv or .txt file (one entry a line, or one under each date heading), a Day One .json "
+               "export, or a folder of .txt/.md notes (one entry a file; front matter and a # title are fields)")
+INPUTS_WITH_FIELDS = "a .jsonl, .csv or .json input, notes with front matter, or a journal under date headings"
+
 # The kinds whose records start at a line start: `read_open` reads them from any line on, so that
 # `unstuck.data.partition` may cut them between records. The others are read whole.
 LINE_RECORD_KINDS = (InputKind.jsonl, InputKind.csv, InputKind.txt)
@@ -165,8 +170,8 @@ def read_rows(path: Path, text_field: str = DEFAULTS.text_field, id_field: str =
     if clash:
         raise InputError(path, None, f"cannot keep {clash[0]!r}: the output already has a field of that name")
     if kind is InputKind.txt and keep_fields and not split_on_dates:
-        raise InputError(path, None, "--keep-fields needs fields: a .jsonl, .csv or .json input, notes with front "
-                         "matter, or a journal under date headings (--split-on-dates); this one has none")
+        raise InputError(path, None, f"--keep-fields needs fields: {INPUTS_WITH_FIELDS} (--split-on-dates); "
+                         "this one has none")
     if kind is InputKind.folder:
         return _folder_rows(path, id_field, keep_fields, encoding)
     if kind is InputKind.csv:
