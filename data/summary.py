@@ -37,14 +37,19 @@ REPORT_DEFAULTS = ReportDefaults()
 
 @dataclass
 class Quote:
-    """A phrase with a little of the entry around it (`before`/`after` empty without the entry text)."""
+    """A span of an entry, shown with a little of the entry around it (`before`/`after` empty without
+    the entry text); whitespace runs shown as one space."""
 
     entry_id: str
     line: int | None
     date: date | None
-    before: str
-    phrase: str
-    after: str
+    span: Span
+    before: str = ""
+    after: str = ""
+
+    @property
+    def phrase(self) -> str:
+        return _squeeze(self.span.text)
 
 
 @dataclass
@@ -144,14 +149,14 @@ def _quotes(entries: list[Tagged], label: str, defaults: ReportDefaults) -> list
 def _quote(entry: Tagged, span: Span, defaults: ReportDefaults) -> Quote:
     text = entry.text
     if text is None or span.start < 0 or text[span.start:span.end] != span.text:
-        return Quote(entry.id, entry.line, entry.date, "", _squeeze(span.text), "")
+        return Quote(entry.id, entry.line, entry.date, span)
     width = defaults.context_chars
     before, after = text[max(0, span.start - width):span.start], text[span.end:span.end + width]
     if span.start > width:
         before = "…" + before.split(None, 1)[-1] if " " in before.strip() else "…" + before
     if span.end + width < len(text):
         after = after.rsplit(None, 1)[0] + "…" if " " in after.strip() else after + "…"
-    return Quote(entry.id, entry.line, entry.date, _squeeze(before, keep_edges=True), _squeeze(span.text),
+    return Quote(entry.id, entry.line, entry.date, span, _squeeze(before, keep_edges=True),
                  _squeeze(after, keep_edges=True))
 
 
