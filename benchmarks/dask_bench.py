@@ -16,11 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from unstuck.data.formats import JsonlWriter, atomic_output, read_rows
+from unstuck.data.formats import read_rows
+from unstuck.data.output import JsonlWriter, atomic_output
 from unstuck.model import DEFAULT_MODEL_DIR
 from unstuck.model.batch import run_batch
 from unstuck.model.distributed import connect, run_on_dask
-from unstuck.model.partition import ReadOptions, cached_tagger, plan_partitions
+from unstuck.data.partition import ReadOptions, plan_partitions
+from unstuck.model.partition import cached_tagger
 from unstuck.model.tagger import Tagger
 
 OPENINGS = ["I keep cancelling my sessions", "Work has eaten every Thursday", "I'm scared to tell her",

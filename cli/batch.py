@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from unstuck.cli.common import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
-from unstuck.data.errors import InputError, printable
-from unstuck.data.formats import (
-    DEFAULTS, OUTPUT_SUFFIXES, InputKind, atomic_output, check_input, check_output, input_size, is_dated_journal,
-    output_writer, read_rows,
+from unstuck.cli.common import (
+    DELIMITER_OPTION, ENCODING_OPTION, ID_FIELD_OPTION, MODEL_OPTION, TEXT_FIELD_OPTION, TRUST_OPTION, app, fail,
+    get_tagger, note, reports_input_errors,
 )
-from unstuck.model.partition import LINES_PER_PARTITION, ReadOptions, plan_partitions
+from unstuck.data.errors import InputError, printable
+from unstuck.data.formats import INPUTS_READ, InputKind, check_input, input_size, is_dated_journal, read_rows
+from unstuck.data.output import OUTPUT_SUFFIXES, atomic_output, check_output, output_writer
+from unstuck.data.partition import LINES_PER_PARTITION, ReadOptions, check_output_folder, plan_partitions
 
 if TYPE_CHECKING:
     from unstuck.model.batch import BatchSummary
@@ -37,25 +38,18 @@ DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
 def batch(
     sources: list[Path] = typer.Argument(
         ..., metavar="INPUT",
-        help="A .jsonl, .csv or .txt file (one entry a line, or one under each date heading), a Day One .json "
-             "export, or a folder of .txt/.md notes (one entry a file; front matter and a # title are fields); "
-             "several only with --scheduler."),
+        help=f"{INPUTS_READ[0].upper()}{INPUTS_READ[1:]}; several only with --scheduler."),
     output: str = typer.Option(
         ..., "-o", "--output", metavar="FILE",
         help="Where to write: FILE.jsonl, FILE.csv, or - for standard output (JSON Lines); "
              "with --scheduler, a folder."),
-    text_field: str = typer.Option(
-        DEFAULTS.text_field, "--text-field", metavar="NAME", help="The field or column holding the entry."),
-    id_field: str = typer.Option(
-        DEFAULTS.id_field, "--id-field", metavar="NAME",
-        help="The field or column holding its id; rows without one get their line number."),
+    text_field: str = TEXT_FIELD_OPTION,
+    id_field: str = ID_FIELD_OPTION,
     keep_fields: Optional[list[str]] = typer.Option(
         None, "--keep-fields", metavar="NAMES",
         help="Copy these fields or columns to the output, e.g. --keep-fields date,mood."),
-    delimiter: str = typer.Option(
-        DEFAULTS.delimiter, "--delimiter", metavar="CHAR", help="CSV separator: ',' ';' or tab."),
-    encoding: str = typer.Option(
-        DEFAULTS.encoding, "--encoding", metavar="NAME", help="The input's text encoding, e.g. cp1252."),
+    delimiter: str = DELIMITER_OPTION,
+    encoding: str = ENCODING_OPTION,
     split_on_dates: Optional[bool] = SPLIT_OPTION,
     evidence: bool = typer.Option(False, "--evidence", help="Also write the words behind each tag."),
     strict: bool = typer.Option(
@@ -132,9 +126,7 @@ def _batch_on_dask(sources: list[Path], output: str, scheduler: str, options: Re
                    strict: bool, quiet: bool, model: Optional[Path], trust_model: bool, ship_model: bool,
                    partition_lines: int) -> None:
     from unstuck.model.artifact import ModelError
-    from unstuck.model.distributed import (  # imports dask: only on a cluster
-        SchedulerUnreachable, check_output_folder, connect, local_workers, run_on_dask,
-    )
+    from unstuck.model.distributed import SchedulerUnreachable, local_workers, tag_on_cluster  # imports dask
 
     if output == "-":
         fail("with --scheduler, -o names a folder for the partitions (standard output cannot take them)")
@@ -147,9 +139,8 @@ def _batch_on_dask(sources: list[Path], output: str, scheduler: str, options: Re
     tagger = get_tagger(model, trust_model)
     progress = Progress(sum(input_size(s) for s in sources), show=not quiet and sys.stderr.isatty())
     try:
-        with connect(scheduler) as client:
-            run = run_on_dask(client, partitions, output, tagger, options=options, evidence=evidence, strict=strict,
-                              ship_model=ship_model, on_skip=progress.around(note), on_progress=progress.update)
+        run = tag_on_cluster(scheduler, partitions, output, tagger, options=options, evidence=evidence, strict=strict,
+                             ship_model=ship_model, on_skip=progress.around(note), on_progress=progress.update)
     except (SchedulerUnreachable, ModelError) as err:
         fail(str(err), code=1 if isinstance(err, SchedulerUnreachable) else 2)
     finally:

@@ -8,7 +8,9 @@ from typing import Optional
 
 import typer
 
-from unstuck.cli.common import MODEL_OPTION, TRUST_OPTION, app, data_app, get_tagger, models_app, note
+from unstuck.cli.common import (
+    ID_FIELD_OPTION, MODEL_OPTION, TEXT_FIELD_OPTION, TRUST_OPTION, app, data_app, get_tagger, models_app, note,
+)
 from unstuck.data.errors import InputError
 
 
@@ -131,8 +133,8 @@ def suggest(
     file: Path = typer.Argument(..., help="Unlabeled entries: anything `unstuck batch` reads."),
     n: int = typer.Option(20, "-n", min=1, help="How many entries to suggest."),
     output: str = typer.Option("-", "-o", "--output", help="Where to write the JSONL (default: standard output)."),
-    text_field: str = typer.Option("text", "--text-field", help="Field or column with the text."),
-    id_field: str = typer.Option("id", "--id-field", help="Field or column with the id."),
+    text_field: str = TEXT_FIELD_OPTION,
+    id_field: str = ID_FIELD_OPTION,
     model: Optional[Path] = MODEL_OPTION,
     trust_model: bool = TRUST_OPTION,
 ) -> None:
@@ -142,7 +144,8 @@ def suggest(
 
     Example:  unstuck suggest export.csv -n 30 -o to_label.jsonl
     """
-    from unstuck.data.formats import JsonlWriter, atomic_output, check_output, read_rows
+    from unstuck.data.formats import read_rows
+    from unstuck.data.output import JsonlWriter, atomic_output, check_output
     from unstuck.model.batch import tag_rows
     from unstuck.training.active import most_informative
 

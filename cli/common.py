@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from unstuck.data.errors import UnstuckError, UsageError, printable
-from unstuck.data.formats import UNDECODED
+from unstuck.data.formats import DEFAULTS, UNDECODED
 from unstuck.data.taxonomy import Audience
 
 
@@ -76,6 +76,16 @@ MODEL_OPTION = typer.Option(
 TRUST_OPTION = typer.Option(
     False, "--trust-model", help="Load a --model directory from anywhere. A model holds a pickle, which can run "
     "any code when loaded: only for a model you made or whose maker you trust.")
+# How to read an input, for every command that reads what `unstuck batch` reads.
+TEXT_FIELD_OPTION = typer.Option(
+    DEFAULTS.text_field, "--text-field", metavar="NAME", help="The field or column holding the entry.")
+ID_FIELD_OPTION = typer.Option(
+    DEFAULTS.id_field, "--id-field", metavar="NAME",
+    help="The field or column holding its id; rows without one get their line number.")
+DELIMITER_OPTION = typer.Option(
+    DEFAULTS.delimiter, "--delimiter", metavar="CHAR", help="CSV separator: ',' ';' or tab.")
+ENCODING_OPTION = typer.Option(
+    DEFAULTS.encoding, "--encoding", metavar="NAME", help="The input's text encoding, e.g. cp1252.")
 TEXT_ARGUMENT = typer.Argument(None, help="The entry. Omit it to read standard input or paste.")
 
 

@@ -14,7 +14,7 @@ app.add_typer(region_app, name="region")
 @region_app.command("set")
 def set_region(code: str = typer.Argument(..., help="us, ca, uk, ie, au, nz or eu.")) -> None:
     """Save the region; `tag` and `batch` use it unless --region or UNSTUCK_REGION says otherwise."""
-    from unstuck.model.region import save_region
+    from unstuck.data.region import save_region
 
     typer.echo(f"region set to {save_region(code)}")
 
@@ -23,7 +23,7 @@ def set_region(code: str = typer.Argument(..., help="us, ca, uk, ie, au, nz or e
 def show_region() -> None:
     """The region in use and where it came from."""
     from unstuck.data.resources import UnknownRegion
-    from unstuck.model.region import chosen_region, region_source
+    from unstuck.data.region import chosen_region, region_source
 
     try:
         chosen = chosen_region()
@@ -35,6 +35,6 @@ def show_region() -> None:
 @region_app.command("clear")
 def clear_region() -> None:
     """Forget the saved region (then the system locale decides, else every region is listed)."""
-    from unstuck.model.region import clear_region as forget
+    from unstuck.data.region import clear_region as forget
 
     typer.echo("saved region cleared" if forget() else "no region was saved")

@@ -9,22 +9,21 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Optional
+from typing import Iterator, Optional
 
 import typer
 
-from unstuck.cli.common import MODEL_OPTION, TRUST_OPTION, app, fail, get_tagger, note, reports_input_errors
+from unstuck.cli.common import (
+    DELIMITER_OPTION, ENCODING_OPTION, ID_FIELD_OPTION, MODEL_OPTION, TEXT_FIELD_OPTION, TRUST_OPTION, app, fail,
+    get_tagger, note, reports_input_errors,
+)
 from unstuck.cli.batch import SPLIT_OPTION, Progress, delimiter_char, txt_layout
 from unstuck.data.errors import InputError
-from unstuck.data.formats import (
-    DEFAULTS, InputKind, atomic_output, check_input, check_output, describe_columns, field_names, input_size,
-    read_rows,
-)
+from unstuck.data.formats import INPUTS_READ, INPUTS_WITH_FIELDS, InputKind, check_input, describe_columns, field_names, input_size, read_rows
+from unstuck.data.output import atomic_output, check_output
 from unstuck.data.taxonomy import Audience, default_taxonomy
-from unstuck.model.report import Bucket
-
-if TYPE_CHECKING:
-    from unstuck.model.report import Entry
+from unstuck.data.records import Tagged
+from unstuck.data.summary import Bucket
 
 LISTED_NOTES = 20
 
@@ -34,8 +33,8 @@ LISTED_NOTES = 20
 def report(
     source: Path = typer.Argument(
         ..., metavar="INPUT",
-        help="What `unstuck batch` reads (.jsonl, .csv, .txt, a Day One .json, a folder of notes), or "
-        "`unstuck batch` output (.jsonl, or the folder of a --scheduler run), used as it is, without tagging again."),
+        help=f"What `unstuck batch` reads: {INPUTS_READ}. Or `unstuck batch` output (.jsonl, or the folder of "
+        "a --scheduler run), used as it is, without tagging again."),
     output: str = typer.Option(
         ..., "-o", "--output", metavar="FILE", help="The page to write: FILE.html, or - for standard output."),
     date_field: Optional[str] = typer.Option(
@@ -59,12 +58,10 @@ def report(
         Audience.therapist, "--for",
         help="Whose next steps to list. Defaults to therapist: this is a review tool."),
     region: Optional[str] = typer.Option(None, "--region", help="Crisis numbers for: us, ca, uk, ie, au, nz, eu."),
-    text_field: str = typer.Option(
-        DEFAULTS.text_field, "--text-field", metavar="NAME", help="The field or column holding the entry."),
-    id_field: str = typer.Option(
-        DEFAULTS.id_field, "--id-field", metavar="NAME", help="The field or column holding its id."),
-    delimiter: str = typer.Option(DEFAULTS.delimiter, "--delimiter", metavar="CHAR", help="CSV separator."),
-    encoding: str = typer.Option(DEFAULTS.encoding, "--encoding", metavar="NAME", help="The input's text encoding."),
+    text_field: str = TEXT_FIELD_OPTION,
+    id_field: str = ID_FIELD_OPTION,
+    delimiter: str = DELIMITER_OPTION,
+    encoding: str = ENCODING_OPTION,
     model: Optional[Path] = MODEL_OPTION,
     trust_model: bool = TRUST_OPTION,
 ) -> None:
@@ -83,8 +80,9 @@ def report(
     """
     from unstuck.cli.report_html import render_html
     from unstuck.data.resources import UnknownRegion, help_lines
-    from unstuck.model.region import chosen_region
-    from unstuck.model.report import assign_dates, summarise
+    from unstuck.data.region import chosen_region
+    from unstuck.data.batch_output import assign_dates
+    from unstuck.data.summary import summarise
 
     if dayfirst and monthfirst:
         fail("--dayfirst and --monthfirst contradict each other; give one")
@@ -117,10 +115,10 @@ def report(
 
 def _entries_of(source: Path, date_field: Optional[str], text_field: str, id_field: str, delimiter: str,
                 encoding: str, split: bool, model: Optional[Path],
-                trust_model: bool) -> tuple[Iterator[Entry | InputError], Optional[str], Optional[str]]:
+                trust_model: bool) -> tuple[Iterator[Tagged | InputError], Optional[str], Optional[str]]:
     """The entries to report on (tagged now, or read back from batch output), the model version if
     known, and the date field to use."""
-    from unstuck.model.report import (
+    from unstuck.data.batch_output import (
         batch_fields, found_date_field, is_batch_output, is_dask_output, read_batch_output, read_dask_output,
     )
 
@@ -140,20 +138,18 @@ def _entries_of(source: Path, date_field: Optional[str], text_field: str, id_fie
         date_field = "date"
         note(f"{source}: one entry under each date heading, dated by it")
     if date_field and kind is InputKind.txt and not split:
-        fail(f"{source}: --date-field needs fields (a .jsonl, .csv or .json input, notes with front matter, or a "
-             "journal under date headings); this one has none")
+        fail(f"{source}: --date-field needs fields ({INPUTS_WITH_FIELDS}); this one has none")
     if date_field and kind is InputKind.csv and date_field not in (columns := field_names(source, delimiter, encoding)):
         raise InputError(source, 1, f'no "{date_field}" column; {describe_columns(columns)}; '
                          "name the date field with --date-field NAME")
     tagger = get_tagger(model, trust_model)
     rows = read_rows(source, text_field, id_field, (date_field,) if date_field else (), delimiter, encoding, split)
-    return _tag(rows, tagger, date_field, input_size(source)), tagger.version, date_field
+    return _tag(rows, tagger, input_size(source)), tagger.version, date_field
 
 
-def _tag(rows, tagger, date_field: Optional[str], total_bytes: int) -> Iterator[Entry | InputError]:
+def _tag(rows, tagger, total_bytes: int) -> Iterator[Tagged | InputError]:
     """Tag the rows, showing progress on a terminal's standard error as batch does."""
     from unstuck.model.batch import tag_rows
-    from unstuck.model.report import entry_from_tagged
 
     progress, done, offset = Progress(total_bytes, show=sys.stderr.isatty()), 0, 0
     try:
@@ -164,17 +160,17 @@ def _tag(rows, tagger, date_field: Optional[str], total_bytes: int) -> Iterator[
                 continue
             done, offset = done + 1, result.row.offset or offset
             progress.update(done, offset)
-            yield entry_from_tagged(result, date_field)
+            yield result
     finally:
         progress.clear()
 
 
-def _check_date_field(source: Path, entries: list[Entry], date_field: str, delimiter: str, encoding: str,
+def _check_date_field(source: Path, entries: list[Tagged], date_field: str, delimiter: str, encoding: str,
                       split: bool) -> None:
     """Stop, naming the fields there are, when no entry has the date field at all."""
-    if any(entry.date_value is not None for entry in entries):
+    if any(entry.row.kept.get(date_field) is not None for entry in entries):
         return
-    from unstuck.model.report import batch_fields, is_batch_output, is_dask_output
+    from unstuck.data.batch_output import batch_fields, is_batch_output, is_dask_output
 
     tagged = is_dask_output(source) or is_batch_output(source, encoding)
     fields = batch_fields(source, encoding) if tagged else field_names(source, delimiter, encoding, split)
@@ -183,7 +179,7 @@ def _check_date_field(source: Path, entries: list[Entry], date_field: str, delim
          "name the date field with --date-field NAME")
 
 
-def _collect(found: Iterator[Entry | InputError]) -> list[Entry]:
+def _collect(found: Iterator[Tagged | InputError]) -> list[Tagged]:
     """The good entries; each bad row is reported (the first few by line) and left out."""
     entries, skipped = [], 0
     for item in found:

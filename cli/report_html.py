@@ -11,7 +11,7 @@ from datetime import date
 
 from unstuck.data.resources import HelpLine
 from unstuck.data.taxonomy import Audience, Label
-from unstuck.model.report import Bucket, LabelSummary, Quote, ReportData, TimeBucket
+from unstuck.data.summary import Bucket, LabelSummary, Quote, ReportData, TimeBucket
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies. No chart relies on
 # colour alone: bars and lines carry direct labels, and every chart has a table with its numbers.
@@ -254,12 +254,10 @@ def _entries_figure(data: ReportData) -> str:
                    f'width="{step * 0.7:.1f}" height="{80 * b.entries / most:.1f}" fill="{GREY}"/>'
                    for i, b in enumerate(data.timeline))
     desc = ", ".join(f"{_bucket_name(b, data.bucket)}: {b.entries}" for b in data.timeline)
-    return (f'<figure><figcaption>Entries per period (for scale)</figcaption>'
-            f'<svg role="img" aria-label="Entries per period. {_e(desc)}" viewBox="0 0 260 120">'
-            f"<title>Entries per period: {_e(desc)}</title>"
-            f'<line x1="38" y1="96" x2="252" y2="96" stroke="#8c8c8c"/>'
-            f'<text x="32" y="20" font-size="11" text-anchor="end">{most}</text>'
-            f'<text x="32" y="100" font-size="11" text-anchor="end">0</text>{bars}{_axis(data, 114)}</svg></figure>')
+    return _chart("Entries per period (for scale)", "Entries per period", desc,
+                  f'<line x1="38" y1="96" x2="252" y2="96" stroke="#8c8c8c"/>'
+                  f'<text x="32" y="20" font-size="11" text-anchor="end">{most}</text>'
+                  f'<text x="32" y="100" font-size="11" text-anchor="end">0</text>{bars}{_axis(data, 114)}')
 
 
 def _share_figure(data: ReportData, label: Label, top: float) -> str:
@@ -282,10 +280,14 @@ def _share_figure(data: ReportData, label: Label, top: float) -> str:
                    f'<text x="32" y="{100 - 80 * f}" font-size="11" text-anchor="end">{top * f:.0%}</text>'
                    for f in (0, 0.5, 1))
     desc = ", ".join(f"{_bucket_name(b, data.bucket)}: {_pct(b.counts[label.id], b.entries)}" for b in data.timeline)
-    return (f"<figure><figcaption>{_e(label.name)}</figcaption>"
-            f'<svg role="img" aria-label="{_e(label.name)}, share of entries. {_e(desc)}" viewBox="0 0 260 120">'
-            f"<title>{_e(label.name)}, share of entries: {_e(desc)}</title>{grid}{lines}{dots}{_axis(data, 114)}"
-            "</svg></figure>")
+    return _chart(label.name, f"{label.name}, share of entries", desc, f"{grid}{lines}{dots}{_axis(data, 114)}")
+
+
+def _chart(caption: str, what: str, desc: str, drawing: str) -> str:
+    """A small chart under its caption; screen readers get `what` it shows and each period's value."""
+    return (f"<figure><figcaption>{_e(caption)}</figcaption>"
+            f'<svg role="img" aria-label="{_e(what)}. {_e(desc)}" viewBox="0 0 260 120">'
+            f"<title>{_e(what)}: {_e(desc)}</title>{drawing}</svg></figure>")
 
 
 def _timeline_table(data: ReportData, taxonomy: dict[str, Label], labels: list[str]) -> str:

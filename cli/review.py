@@ -13,7 +13,7 @@ from typing import Iterator, Optional
 
 import typer
 
-from unstuck.cli.common import MODEL_OPTION, app, get_tagger, note
+from unstuck.cli.common import ID_FIELD_OPTION, MODEL_OPTION, TEXT_FIELD_OPTION, app, get_tagger, note
 from unstuck.data.errors import InputError
 from unstuck.data.taxonomy import LABEL_IDS
 
@@ -29,8 +29,8 @@ def review(
     pick: Optional[int] = typer.Option(None, "--pick", min=1, metavar="N",
                                        help="Review only the N entries the model is least sure about (most "
                                             "informative first, near-duplicates collapsed), not every entry in order."),
-    text_field: str = typer.Option("text", "--text-field", help="Field or column with the text."),
-    id_field: str = typer.Option("id", "--id-field", help="Field or column with the id."),
+    text_field: str = TEXT_FIELD_OPTION,
+    id_field: str = ID_FIELD_OPTION,
     model: Optional[Path] = MODEL_OPTION,
 ) -> None:
     """Check the model's tags entry by entry and correct them with single keys; then retrain on your

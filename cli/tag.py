@@ -32,7 +32,7 @@ def tag(
     Examples:  unstuck tag "I keep cancelling, work is insane"   |   pbpaste | unstuck tag --json
     """
     from unstuck.cli.render import tagging_view
-    from unstuck.model.region import chosen_region
+    from unstuck.data.region import chosen_region
 
     chosen = chosen_region(region)
     entry = read_entry(text)

@@ -1,6 +1,6 @@
 """Dates as journals write them: ISO 8601, numeric day/month/year in either order, English month
 names, and date headings in plain-text journals. Parsing only; deciding which order a whole file's
-numeric dates follow is the caller's (`unstuck.model.report.assign_dates`).
+numeric dates follow is the caller's (`unstuck.data.batch_output.assign_dates`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ Validation collects every problem with its line number; messages never quote ent
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import re
@@ -15,9 +14,8 @@ from typing import Iterable
 
 from unstuck.data import SEED_DIR
 from unstuck.data.errors import InputError
-from unstuck.data.formats import (
-    CSV_FIELD_LIMIT, MAX_DEPTH, SURROGATE, csv_problem, describe_columns, line_end, nesting_depth,
-)
+from unstuck.data.formats import MAX_DEPTH, SURROGATE, describe_columns, field_names, nesting_depth, read_records
+from unstuck.data.output import atomic_output
 from unstuck.data.taxonomy import LABEL_IDS
 
 
@@ -48,18 +46,17 @@ def read_examples(path: Path, source: str = "user") -> ReadResult:
     if not path.exists():
         raise InputError(path, None, "file not found")
     suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        rows = _jsonl_rows(path)
-    elif suffix == ".csv":
-        rows = _csv_rows(path)
-    else:
+    if suffix not in (".jsonl", ".csv"):
         raise InputError(path, None, f"unsupported file type {suffix!r}; use .jsonl or .csv")
+    if suffix == ".csv":
+        _check_columns(path)
     result = ReadResult()
     seen: dict[str, int] = {}
-    for line, row in rows:
-        if isinstance(row, InputError):
-            result.errors.append(row)
+    for item in read_records(path, encoding_option=False):
+        if isinstance(item, InputError):
+            result.errors.append(item)
             continue
+        line, row = item
         try:
             example = _to_example(path, line, row, source)
         except InputError as err:
@@ -99,57 +96,18 @@ def data_hash(examples: Iterable[Example]) -> str:
 
 
 def write_examples(path: Path, examples: Iterable[Example]) -> None:
-    with open(path, "w", encoding="utf-8") as out:
+    """Labeled examples as JSON Lines, through `atomic_output`: a half-written file never stays behind."""
+    with atomic_output(str(path)) as out:
         for ex in examples:
             row = {"id": ex.id, "text": ex.text, "labels": list(ex.labels), "source": ex.source, "group": ex.group}
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def _jsonl_rows(path: Path):
-    with open(path, "rb") as handle:
-        for line, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw.decode("utf-8"), parse_constant=str)
-            except UnicodeDecodeError:
-                yield line, InputError(path, line, "not valid UTF-8")
-                continue
-            except json.JSONDecodeError as err:
-                yield line, InputError(path, line, f"invalid JSON ({err.msg})")
-                continue
-            except RecursionError:
-                yield line, InputError(path, line, "JSON nested too deeply to read")
-                continue
-            except ValueError:  # an integer of thousands of digits
-                yield line, InputError(path, line, "a number too long to read")
-                continue
-            if not isinstance(row, dict):
-                yield line, InputError(path, line, "expected a JSON object")
-                continue
-            yield line, row
-
-
-def _csv_rows(path: Path):
-    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
-    handle = open(path, encoding="utf-8-sig", newline=line_end(path))
-    reader = csv.DictReader(handle, strict=True)
-    with handle:
-        start = 1
-        try:
-            fields = reader.fieldnames or []
-            for needed in ("text", "labels"):
-                if needed not in fields:
-                    raise InputError(path, 1, f'no "{needed}" column; {describe_columns(fields)}')
-            start = reader.line_num + 1
-            for row in reader:
-                labels = [s.strip() for s in (row.get("labels") or "").split(";") if s.strip()]
-                yield start, {**row, "labels": labels}
-                start = reader.line_num + 1
-        except UnicodeDecodeError:
-            raise InputError(path, reader.line_num + 1, "not valid UTF-8") from None
-        except csv.Error as err:  # a labeled file is small: any damage to its structure stops the read
-            raise InputError(path, start, f"malformed CSV ({csv_problem(err)}); check the quoting") from None
+def _check_columns(path: Path) -> None:
+    fields = field_names(path)
+    for needed in ("text", "labels"):
+        if needed not in fields:
+            raise InputError(path, 1, f'no "{needed}" column; {describe_columns(fields)}')
 
 
 def _to_example(path: Path, line: int, row: dict, source: str) -> Example:

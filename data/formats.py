@@ -1,5 +1,6 @@
-"""Batch input and output: entries read lazily from .jsonl, .csv, .txt or a folder, and tagged rows
-written as JSON Lines or CSV through a temporary file that only takes the real name when complete.
+"""Reading what people give unstuck: entries read lazily from .jsonl, .csv, .txt, a Day One .json or a
+folder of notes (`read_rows`), and the one record reader every file of records goes through
+(`read_records`). Writing lives in `unstuck.data.output`.
 
 Bad rows come back as `InputError`s in the stream; messages name the file and line, never the text.
 """
@@ -8,25 +9,21 @@ from __future__ import annotations
 
 import codecs
 import csv
-import glob
 import hashlib
 import json
 import math
 import os
 import re
 import stat
-import sys
-import tempfile
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from itertools import islice
 from pathlib import Path
 from typing import IO, Iterator
 
 from unstuck.data.errors import InputError
+from unstuck.data.records import Row
 from unstuck.data.journals import dated_entries, dayone_records, leading_title, looks_dated, note_record
-from unstuck.data.taxonomy import LABEL_IDS
 
 ENTRY_SUFFIXES = (".txt", ".md")
 SNIFF_BYTES = 8192
@@ -38,9 +35,6 @@ CSV_FIELD_LIMIT = 10_000_000
 UNDECODED = re.compile("[\udc80-\udcff]")
 SURROGATE = re.compile("[\ud800-\udfff]")
 HEADER_NAME = re.compile(r"[A-Za-z_][\w.-]{0,31}")
-C1_CONTROL = re.compile("[\x80-\x9f\u2028\u2029]")  # and the separators that split lines in JavaScript and str.splitlines
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-OUTPUT_SUFFIXES = (".jsonl", ".csv")
 # JSON deeper than this in a field we use is refused: Python's own limit depends on the stack in use.
 MAX_DEPTH = 100
 OUTPUT_KEYS = ("id", "labels", "scores", "crisis", "crisis_matches", "safety", "safety_matches", "resources",
@@ -66,16 +60,14 @@ class InputKind(str, Enum):
     dayone = "json"  # a Day One-style export: {"entries": [...]}
 
 
-@dataclass
-class Row:
-    """One entry to tag: where it came from (file and 1-based line), its id, text and kept fields."""
+# What can be read, for help and messages: said here so that a new format changes only this module.
+INPUTS_READ = ("a .jsonl, .csv or .txt file (one entry a line, or one under each date heading), a Day One .json "
+               "export, or a folder of .txt/.md notes (one entry a file; front matter and a # title are fields)")
+INPUTS_WITH_FIELDS = "a .jsonl, .csv or .json input, notes with front matter, or a journal under date headings"
 
-    line: int | None
-    id: str
-    text: str
-    kept: dict = field(default_factory=dict)
-    path: str = ""
-    offset: int = 0  # bytes of input read when this row was produced, for progress
+# The kinds whose records start at a line start: `read_open` reads them from any line on, so that
+# `unstuck.data.partition` may cut them between records. The others are read whole.
+LINE_RECORD_KINDS = (InputKind.jsonl, InputKind.csv, InputKind.txt)
 
 
 def check_input(path: Path, encoding: str = DEFAULTS.encoding) -> InputKind:
@@ -178,8 +170,8 @@ def read_rows(path: Path, text_field: str = DEFAULTS.text_field, id_field: str =
     if clash:
         raise InputError(path, None, f"cannot keep {clash[0]!r}: the output already has a field of that name")
     if kind is InputKind.txt and keep_fields and not split_on_dates:
-        raise InputError(path, None, "--keep-fields needs fields: a .jsonl, .csv or .json input, notes with front "
-                         "matter, or a journal under date headings (--split-on-dates); this one has none")
+        raise InputError(path, None, f"--keep-fields needs fields: {INPUTS_WITH_FIELDS} (--split-on-dates); "
+                         "this one has none")
     if kind is InputKind.folder:
         return _folder_rows(path, id_field, keep_fields, encoding)
     if kind is InputKind.csv:
@@ -200,8 +192,9 @@ def field_names(path: Path, delimiter: str = DEFAULTS.delimiter, encoding: str =
     path = Path(path)
     kind = check_input(path, encoding)
     if kind is InputKind.csv:
-        with _open_text(path, encoding) as handle:
-            return [name.strip() for name in next(csv.reader(handle, delimiter=delimiter), [])]
+        handle, _, header = _csv_open(path, delimiter, encoding)
+        handle.close()
+        return header
     if kind is InputKind.txt:
         return ["date", "text"] if split_on_dates else []
     names: dict[str, None] = {}
@@ -267,9 +260,10 @@ def _line_text(raw: str) -> str:
     return raw[:-1] if raw.endswith("\r") else raw
 
 
-def _undecodable(path: Path, line: int, encoding: str) -> InputError:
-    return InputError(path, line, f"bytes that are not valid {encoding} text; pick the file's encoding "
-                      "with --encoding (e.g. --encoding cp1252)")
+def _undecodable(path: Path, line: int, encoding: str, encoding_option: bool = True) -> InputError:
+    remedy = "pick the file's encoding with --encoding (e.g. --encoding cp1252)" if encoding_option \
+        else "save the file as UTF-8"
+    return InputError(path, line, f"bytes that are not valid {encoding} text; {remedy}")
 
 
 def read_open(handle: IO[str], kind: InputKind, source: str | Path, *, first_line: int = 1,
@@ -277,7 +271,7 @@ def read_open(handle: IO[str], kind: InputKind, source: str | Path, *, first_lin
               id_field: str = DEFAULTS.id_field, keep_fields: tuple[str, ...] = (),
               delimiter: str = DEFAULTS.delimiter, encoding: str = DEFAULTS.encoding) -> Iterator[Row | InputError]:
     """The rows of an open text handle holding lines `first_line`... of input `source` (part of a file
-    cut where a record ends, as `unstuck.model.partition` does): what `read_rows` yields for those
+    cut where a record ends, as `unstuck.data.partition` does): what `read_rows` yields for those
     lines, with the same line numbers, ids and messages. A CSV part after the first needs the file's
     `header`. The handle is closed when the rows are done."""
     if kind is InputKind.csv:
@@ -400,12 +394,36 @@ def _jsonl_fields(path: Path, line: int, encoding: str) -> list[str]:
 
 def _jsonl_lines(path: Path | str, handle: IO[str], first: int, text_field: str, id_field: str,
                  keep_fields: tuple[str, ...], encoding: str) -> Iterator[Row | InputError]:
+    for item in json_records(path, handle, first, encoding):
+        if isinstance(item, InputError):
+            yield item
+        else:
+            yield _to_row(path, item[0], item[1], text_field, id_field, keep_fields, handle.buffer.tell())
+
+
+def read_records(path: Path, encoding: str = DEFAULTS.encoding, delimiter: str = DEFAULTS.delimiter, *,
+                 encoding_option: bool = True) -> Iterator[tuple[int, dict] | InputError]:
+    """The one reader of records, for every file of records unstuck reads (inputs, labeled examples,
+    batch output, labels of real text, saved answers): (line, record) for each record of a .jsonl (one
+    JSON object a line) or a .csv with a header (its cells by column name), or an InputError naming
+    the file and line (never the text) in place of a bad one. Damage to a CSV's structure that runs
+    across lines raises InputError. `encoding_option`: whether messages may point to --encoding.
+    FileNotFoundError (or another OSError) if the file cannot be opened."""
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        return _csv_file_records(path, delimiter, encoding, encoding_option)
+    return json_records(path, _open_text(path, encoding), 1, encoding, encoding_option)
+
+
+def json_records(path: Path | str, handle: IO[str], first: int, encoding: str,
+                 encoding_option: bool = True) -> Iterator[tuple[int, dict] | InputError]:
+    """JSON Lines records from an open handle whose first line is line `first`; closed when done."""
     with handle:
         for line, raw in enumerate(handle, start=first):
             if not raw.strip():
                 continue
             if UNDECODED.search(raw):
-                yield _undecodable(path, line, encoding)
+                yield _undecodable(path, line, encoding, encoding_option)
                 continue
             try:  # without the line end, so that an error's column is on this line
                 record = json.loads(_line_text(raw), parse_constant=str, parse_float=_finite_float)
@@ -421,7 +439,7 @@ def _jsonl_lines(path: Path | str, handle: IO[str], first: int, text_field: str,
             if not isinstance(record, dict):
                 yield InputError(path, line, "expected a JSON object, one per line")
                 continue
-            yield _to_row(path, line, record, text_field, id_field, keep_fields, handle.buffer.tell())
+            yield line, record
 
 
 def _finite_float(literal: str) -> float | str:
@@ -451,6 +469,13 @@ def nesting_depth(value) -> int:
     return deepest
 
 
+def text_problem(text, name: str) -> str | None:
+    """Why the value of field `name` is no entry to tag (not a string, or empty), or None."""
+    if not isinstance(text, str):
+        return f'"{name}" is not a string'
+    return None if text.strip() else f'"{name}" is empty'
+
+
 def _to_row(path: Path, line: int, record: dict, text_field: str, id_field: str,
             keep_fields: tuple[str, ...], offset: int) -> Row | InputError:
     used = [text_field, id_field, *keep_fields]
@@ -463,10 +488,8 @@ def _to_row(path: Path, line: int, record: dict, text_field: str, id_field: str,
     text = record.get(text_field)
     if text_field not in record:
         return InputError(path, line, f'no "{text_field}" field; name the text field with --text-field NAME')
-    if not isinstance(text, str):
-        return InputError(path, line, f'"{text_field}" is not a string')
-    if not text.strip():
-        return InputError(path, line, f'"{text_field}" is empty')
+    if problem := text_problem(text, text_field):
+        return InputError(path, line, problem)
     entry_id = record.get(id_field)
     if entry_id is None or entry_id == "":
         entry_id = line
@@ -480,14 +503,7 @@ def _to_row(path: Path, line: int, record: dict, text_field: str, id_field: str,
 
 def _csv_rows(path: Path, text_field: str, id_field: str, keep_fields: tuple[str, ...], delimiter: str,
               encoding: str) -> Iterator[Row | InputError]:
-    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
-    handle = _open_text(path, encoding)
-    reader = csv.reader(handle, delimiter=delimiter, strict=True)
-    try:
-        header = [name.strip() for name in next(reader, [])]
-    except csv.Error as err:
-        handle.close()
-        raise InputError(path, 1, f"cannot read the CSV header ({csv_problem(err)})") from None
+    handle, reader, header = _csv_open(path, delimiter, encoding)
     # An --id-field the user named must exist; the default "id" may be absent (rows get line numbers).
     named_id = (id_field,) if id_field != DEFAULTS.id_field else ()
     missing = [name for name in (text_field, *keep_fields, *named_id) if name not in header]
@@ -535,6 +551,37 @@ def csv_problem(err: csv.Error) -> str:
 def _csv_records(path: Path | str, handle: IO[str], reader, header: list[str], text_field: str, id_field: str,
                  keep_fields: tuple[str, ...], encoding: str, before: int = 0) -> Iterator[Row | InputError]:
     """`before`: the lines of the file before the handle's first (when it holds only a part)."""
+    for item in _csv_dicts(path, handle, reader, header, encoding, before):
+        if isinstance(item, InputError):
+            yield item
+        elif not item[1].get(text_field, "").strip():
+            yield InputError(path, item[0], f'no text in the "{text_field}" column')
+        else:
+            yield _to_row(path, item[0], item[1], text_field, id_field, keep_fields, handle.buffer.tell())
+
+
+def _csv_file_records(path: Path, delimiter: str, encoding: str,
+                      encoding_option: bool) -> Iterator[tuple[int, dict] | InputError]:
+    handle, reader, header = _csv_open(path, delimiter, encoding)
+    return _csv_dicts(path, handle, reader, header, encoding, 0, encoding_option)
+
+
+def _csv_open(path: Path, delimiter: str, encoding: str) -> tuple[IO[str], object, list[str]]:
+    """An open CSV file, its reader, and its header (InputError if the header cannot be read)."""
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+    handle = _open_text(path, encoding)
+    reader = csv.reader(handle, delimiter=delimiter, strict=True)
+    try:
+        return handle, reader, [name.strip() for name in next(reader, [])]
+    except csv.Error as err:
+        handle.close()
+        raise InputError(path, 1, f"cannot read the CSV header ({csv_problem(err)})") from None
+
+
+def _csv_dicts(path: Path | str, handle: IO[str], reader, header: list[str], encoding: str, before: int = 0,
+               encoding_option: bool = True) -> Iterator[tuple[int, dict] | InputError]:
+    """(line, cells by column name) for each record, an InputError for a bad one; the handle is closed
+    when done."""
     column = {name: i for i, name in reversed(list(enumerate(header)))}
     last = reader.line_num + before
     with handle:
@@ -562,13 +609,9 @@ def _csv_records(path: Path | str, handle: IO[str], reader, header: list[str], t
                                  "check the quoting or --delimiter")
                 continue
             if any(UNDECODED.search(cell) for cell in cells):
-                yield _undecodable(path, line, encoding)
+                yield _undecodable(path, line, encoding, encoding_option)
                 continue
-            record = {name: cells[i] for name, i in column.items() if i < len(cells)}
-            if not record.get(text_field, "").strip():
-                yield InputError(path, line, f'no text in the "{text_field}" column')
-                continue
-            yield _to_row(path, line, record, text_field, id_field, keep_fields, handle.buffer.tell())
+            yield line, {name: cells[i] for name, i in column.items() if i < len(cells)}
 
 
 def _folder_rows(folder: Path, id_field: str, keep_fields: tuple[str, ...],
@@ -614,165 +657,9 @@ def _folder_rows(folder: Path, id_field: str, keep_fields: tuple[str, ...],
         yield _to_row(file, None, record, "text", id_field, keep_fields, offset)
 
 
-class JsonlWriter:
-    """One JSON object per line, keys in the order given; always valid JSON (a number JSON has no
-    name for becomes null), and C1 control characters escaped so that the lines are safe to show."""
-
-    def __init__(self, handle: IO[str]) -> None:
-        self.handle = handle
-
-    def write(self, record: dict) -> None:
-        self.handle.write(json_line(record) + "\n")
-
-
-def json_line(record) -> str:
-    try:
-        line = json.dumps(record, ensure_ascii=False, allow_nan=False)
-    except ValueError:  # NaN or infinity somewhere: JSON has no such numbers
-        line = json.dumps(_finite(record), ensure_ascii=False, allow_nan=False)
-    return C1_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", line)  # only ever inside strings
-
-
-def _finite(value):
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-class CsvWriter:
-    """id, kept fields, labels joined by ';', crisis, safety, the help lines shown (compact text), a
-    score_<tag> column per tag, and evidence if asked."""
-
-    def __init__(self, handle: IO[str], keep_fields: tuple[str, ...] = (), evidence: bool = False) -> None:
-        self.keep_fields = keep_fields
-        self.evidence = evidence
-        self.writer = csv.writer(handle, lineterminator="\n")
-        columns = ["id", *keep_fields, "labels", "crisis", "safety", "resources", *(f"score_{k}" for k in LABEL_IDS)]
-        self.writer.writerow(columns + (["evidence"] if evidence else []))
-
-    def write(self, record: dict) -> None:
-        cells = [_cell(record["id"]), *(_cell(record.get(name)) for name in self.keep_fields),
-                 ";".join(record["labels"]), "true" if record["crisis"] else "false",
-                 "true" if record.get("safety") else "false", _cell(_compact(record.get("resources") or [])),
-                 *(record["scores"][k] for k in LABEL_IDS)]
-        if self.evidence:
-            cells.append(json.dumps(record.get("evidence", {}), ensure_ascii=False))
-        self.writer.writerow(cells)
-
-
-def _compact(resources: list[dict]) -> str:
-    """Help lines as one cell: "uk Samaritans: call 116 123 | uk Emergency services: call 999"."""
-    return " | ".join(f"{r['region']} {r['name']}: {r['reach']}" for r in resources)
-
-
-def _cell(value) -> str:
-    """A cell as text; one a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is quoted
-    with a leading apostrophe, as OWASP advises, so that opening the CSV runs nothing."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else json_line(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
-def output_writer(target: str, handle: IO[str], keep_fields: tuple[str, ...] = (),
-                  evidence: bool = False) -> JsonlWriter | CsvWriter:
-    """CSV when the target ends in .csv, JSON Lines otherwise (including `-`, standard output)."""
-    if target.lower().endswith(".csv"):
-        return CsvWriter(handle, keep_fields, evidence)
-    return JsonlWriter(handle)
-
-
 def file_sha256(path: str | os.PathLike) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def check_output(target: str, source: Path, suffixes: tuple[str, ...] = (), option: str = "-o") -> None:
-    """Raise InputError unless `target` is `-` or a new path or a regular file (not a link, device,
-    FIFO or folder) that is not the input, ending in one of `suffixes` (any, if none are given)."""
-    if target == "-":
-        return
-    out = Path(target)
-    try:
-        mode = os.lstat(out).st_mode
-    except FileNotFoundError:
-        mode = None
-    if mode is not None and stat.S_ISDIR(mode):
-        raise InputError(out, None, f"that is a folder; give {option} a file name such as "
-                         f"tags{suffixes[0] if suffixes else '.jsonl'}")
-    if mode is not None and stat.S_ISLNK(mode):
-        raise InputError(out, None, "that is a symbolic link; refusing to replace it (name the file itself)")
-    if mode is not None and not stat.S_ISREG(mode):
-        raise InputError(out, None, "that is not a regular file (a device, FIFO or socket); refusing to replace "
-                         "it (use - for standard output)")
-    inputs = entry_files(source) if Path(source).is_dir() else [Path(source)]
-    if mode is not None and any(_same_file(out, p) for p in inputs):
-        raise InputError(out, None, f"that is the input; refusing to write over it (choose another {option})")
-    if suffixes and out.suffix.lower() not in suffixes:
-        raise InputError(out, None, f"cannot tell what to write from {out.suffix or 'no suffix'!r}; end the name "
-                         f"in {' or '.join(suffixes)}, or use - for standard output")
-    if not out.parent.is_dir():
-        raise InputError(out, None, f"cannot write here: folder {out.parent} does not exist")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.samefile(b)
-    except OSError:
-        return False
-
-
-def remove_leftovers(out: Path) -> list[Path]:
-    """Delete the temporary files that runs writing `out` left when they were killed (they may hold
-    entries): ours, named for `out`, by a process that is gone. Returns what was deleted."""
-    removed = []
-    for tmp in out.parent.glob(f".{glob.escape(out.name)}.*.tmp"):
-        pid = tmp.name[len(out.name) + 2:].split(".", 1)[0]
-        try:
-            if not pid.isdigit() or tmp.lstat().st_uid != os.geteuid() or _alive(int(pid)):
-                continue
-            tmp.unlink()
-            removed.append(tmp)
-        except OSError:
-            continue
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
-@contextmanager
-def atomic_output(target: str) -> Iterator[IO[str]]:
-    """A handle to write `target` through: standard output for `-`, else a temporary file beside the
-    target, renamed onto it only if the block completes; on any failure the temporary file is removed."""
-    if target == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    out = Path(target)
-    remove_leftovers(out)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        os.replace(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

@@ -113,11 +113,7 @@ def dayone_records(path: str | Path, text: str) -> Iterator[tuple[int, object] |
             at = yield from _entries(decoder, text, _skip(text, at + 1), path)
         else:
             _, at = _decode(decoder, text, at, path)
-        at = _skip(text, at)
-        if text.startswith(",", at):
-            at = _skip(text, at + 1)
-        elif not text.startswith("}", at):
-            raise InputError(path, _line(text, at), "invalid JSON (expected ',' or '}')")
+        at = _past_comma(text, at, "}", path)
     if not found:
         raise InputError(path, None, 'no "entries" list; expected a Day One-style export, {"entries": [...]}')
 
@@ -127,12 +123,18 @@ def _entries(decoder: json.JSONDecoder, text: str, at: int, path) -> Iterator[tu
         line = _line(text, at)
         entry, at = _decode(decoder, text, at, path)
         yield line, entry
-        at = _skip(text, at)
-        if text.startswith(",", at):
-            at = _skip(text, at + 1)
-        elif not text.startswith("]", at):
-            raise InputError(path, _line(text, at), "invalid JSON (expected ',' or ']')")
+        at = _past_comma(text, at, "]", path)
     return at + 1
+
+
+def _past_comma(text: str, at: int, closer: str, path) -> int:
+    """Where the next item of an object or list starts (or its `closer`), after the one ending at `at`."""
+    at = _skip(text, at)
+    if text.startswith(",", at):
+        return _skip(text, at + 1)
+    if not text.startswith(closer, at):
+        raise InputError(path, _line(text, at), f"invalid JSON (expected ',' or '{closer}')")
+    return at
 
 
 def _decode(decoder: json.JSONDecoder, text: str, at: int, path) -> tuple[object, int]:

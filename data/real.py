@@ -5,9 +5,12 @@ Texts are not in the repository; `unstuck.training.real_sources` rebuilds them f
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
+
+from unstuck.data.errors import InputError
+from unstuck.data.formats import read_records
 
 REAL_DIR = Path(__file__).parent / "real"
 
@@ -44,12 +47,16 @@ class RealLabel:
 
 
 def read_labels(path: Path) -> list[RealLabel]:
-    out = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            r = json.loads(line)
-            out.append(RealLabel(r["id"], tuple(r.get("labels", ())), bool(r.get("crisis")), bool(r.get("safety"))))
-    return out
+    return [RealLabel(r["id"], tuple(r.get("labels", ())), bool(r.get("crisis")), bool(r.get("safety")))
+            for _, r in _records(path)]
+
+
+def _records(path: Path) -> Iterator[tuple[int, dict]]:
+    """A file's records; the first bad one is raised (`unstuck data check` lists them all)."""
+    for item in read_records(path, encoding_option=False):
+        if isinstance(item, InputError):
+            raise item
+        yield item
 
 
 def held_out_reason(item_id: str) -> str | None:
@@ -73,16 +80,12 @@ def default_texts_dir() -> Path | None:
 def join_real(texts_dir: Path) -> list[tuple[RealItem, RealLabel]]:
     """Each labeled real item whose text is in `texts_dir` (`<source>.jsonl` with id, group, detail,
     text), with its labels, in the order of data/real/*.jsonl. Held-out ids are refused, never loaded."""
-    from unstuck.data.errors import InputError
-
     texts: dict[str, dict] = {}
     for path in sorted(p for p in Path(texts_dir).glob("*.jsonl") if not p.name.startswith(WEAK_PREFIX)):
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                row = json.loads(line)
-                if held_out_reason(row["id"]):
-                    raise InputError(path, n, f"{held_out_reason(row['id'])}; it may not be used")
-                texts[row["id"]] = row
+        for n, row in _records(path):
+            if held_out_reason(row["id"]):
+                raise InputError(path, n, f"{held_out_reason(row['id'])}; it may not be used")
+            texts[row["id"]] = row
     joined = []
     for path in sorted(REAL_DIR.glob("*.jsonl")):
         for label in read_labels(path):
@@ -109,18 +112,15 @@ def load_weak(texts_dir: Path) -> list["Example"]:
     """Unlabeled real posts taken as no barrier, with source `weak:<source>`: `real_sources` picks posts
     that name no therapy, treatment or help (see `real_sources.weak_negatives`). They only ever train,
     and never beside a held-out run of their own source."""
-    from unstuck.data.errors import InputError
     from unstuck.data.examples import Example
 
     labeled = {label.id for path in REAL_DIR.glob("*.jsonl") for label in read_labels(path)}
     out = []
     for path in sorted(Path(texts_dir).glob(f"{WEAK_PREFIX}*.jsonl")):
         source = path.stem[len(WEAK_PREFIX):]
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                row = json.loads(line)
-                reason = held_out_reason(row["id"]) or (row["id"] in labeled and "a hand-labeled item")
-                if reason:
-                    raise InputError(path, n, f"{reason}; it may not be used as an unlabeled no-barrier post")
-                out.append(Example(row["id"], row["text"], (), f"weak:{source}", row["group"]))
+        for n, row in _records(path):
+            reason = held_out_reason(row["id"]) or (row["id"] in labeled and "a hand-labeled item")
+            if reason:
+                raise InputError(path, n, f"{reason}; it may not be used as an unlabeled no-barrier post")
+            out.append(Example(row["id"], row["text"], (), f"weak:{source}", row["group"]))
     return out

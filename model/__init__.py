@@ -1,6 +1,8 @@
 """Inference: the spaCy preprocessing, the scikit-learn pipeline, the safety screen and `Tagger`.
 
-Nothing here trains or prints; training lives in `unstuck.training`, printing in `unstuck.cli`.
+Nothing here trains or prints, and the only files it reads or writes are model directories (and
+the shipped model data: word vectors, crisis patterns); every other file is `unstuck.data`'s,
+training `unstuck.training`'s, printing `unstuck.cli`'s.
 """
 
 from pathlib import Path

@@ -14,8 +14,10 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import joblib
 
@@ -96,25 +98,36 @@ def check_model_target(directory: Path) -> None:
                          "folder name, an empty folder or a model folder; nothing was deleted")
 
 
-def save_model(directory: Path, pipeline, manifest: Manifest) -> Path:
-    """Write the model to a temporary sibling directory, then move it into place. Only a new path, an
-    empty folder or a model folder is replaced (InputError otherwise, before anything is written)."""
+def save_model(directory: Path, pipeline, manifest: Manifest, documents: dict[str, str] | None = None) -> Path:
+    """Write the model (and `documents`, text files by name: the card, the training report) to a
+    temporary sibling directory, then move it into place. Only a new path, an empty folder or a model
+    folder is replaced (InputError otherwise, before anything is written)."""
     directory = Path(directory)
     check_model_target(directory)
+    with staged_directory(directory) as staging:
+        joblib.dump(pipeline, staging / PIPELINE_FILE, compress=3)
+        manifest.sha256 = file_sha256(staging / PIPELINE_FILE)
+        (staging / META_FILE).write_text(json.dumps(asdict(manifest), indent=2) + "\n", encoding="utf-8")
+        for name, text in (documents or {}).items():
+            (staging / name).write_text(text, encoding="utf-8")
+    return directory
+
+
+@contextmanager
+def staged_directory(directory: Path) -> Iterator[Path]:
+    """A hidden sibling folder to fill, put in place of `directory` (replacing it) only if the block
+    completes, so that a model directory is never seen half written; removed on any failure."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     os.chmod(staging, 0o755)
     try:
-        joblib.dump(pipeline, staging / PIPELINE_FILE, compress=3)
-        manifest.sha256 = file_sha256(staging / PIPELINE_FILE)
-        (staging / META_FILE).write_text(json.dumps(asdict(manifest), indent=2) + "\n", encoding="utf-8")
+        yield staging
         if directory.exists():
             shutil.rmtree(directory)
         os.replace(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return directory
 
 
 def read_manifest(directory: Path, remedy: str = REMEDY) -> Manifest:

@@ -21,24 +21,14 @@ from itertools import chain, islice
 from typing import Callable, Iterable, Iterator
 
 from unstuck.data.errors import InputError
-from unstuck.data.formats import Row
+from unstuck.data.records import Row, Tagged, Tagging
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model.nlp import MAX_CHARS
-from unstuck.model.tagger import EntryTooLong, Tagger, Tagging
+from unstuck.model.tagger import EntryTooLong, Tagger
 
 CHUNK_ROWS = 256
 CHUNKS_PER_WORKER = 2  # in flight at once: enough to keep workers busy, few enough to keep memory flat
 LISTED_SKIPS = 20
-
-
-@dataclass
-class Tagged:
-    row: Row
-    tagging: Tagging
-
-    def as_dict(self, evidence: bool = False) -> dict:
-        """The output record: id, labels, scores, crisis, crisis_matches, [evidence,] kept fields."""
-        return {"id": self.row.id, **self.tagging.as_dict(evidence=evidence), **self.row.kept}
 
 
 @dataclass

@@ -1,6 +1,7 @@
-"""Batch tagging on a Dask cluster: the inputs are cut into partitions, each worker tags its partitions
-through local batch's `run_batch` into one file each, and a manifest records what is done so that a
-re-run redoes only what is missing or damaged. Returns values; never prints.
+"""Batch tagging on a Dask cluster, the only module that imports dask (`tag_on_cluster` is the way in):
+the inputs are cut into partitions, each worker tags its partitions through local batch's `run_batch`
+into one file each, and a manifest records what is done so that a re-run redoes only what is missing
+or damaged. Returns values; never prints.
 
 Inputs, the output folder and (without shipping) the model directory must be at the same paths on
 every worker, as they are on one machine or a shared filesystem. Tasks carry paths and line ranges,
@@ -13,7 +14,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,16 +22,16 @@ from typing import Callable, Iterator
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 
 from unstuck.data.errors import InputError, UnstuckError
-from unstuck.data.formats import atomic_output, file_sha256, input_size
-from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError
+from unstuck.data.formats import file_sha256, input_size
+from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError, staged_directory
 from unstuck.model.batch import LISTED_SKIPS, BatchSummary
-from unstuck.model.partition import (
-    FilePartition, ReadOptions, cached_tagger, partition_entry, write_partition,
+from unstuck.data.partition import (
+    MANIFEST_FILE, MANIFEST_FORMAT, FilePartition, ReadOptions, check_output_folder, partition_entry, read_manifest,
+    write_manifest,
 )
+from unstuck.model.partition import cached_tagger, write_partition
 from unstuck.model.tagger import Tagger
 
-MANIFEST_FILE = "manifest.json"
-MANIFEST_FORMAT = 1
 SHIPPED_MODELS = "unstuck-models"  # under each worker's local directory
 
 
@@ -89,6 +89,14 @@ def connect(scheduler: str) -> Iterator[Client]:
         yield client
 
 
+def tag_on_cluster(scheduler: str, partitions: list[FilePartition], out_dir: str | os.PathLike, tagger: Tagger,
+                   **how) -> DistributedRun:
+    """The one way in for a command: connect to `scheduler` (see `connect`) and `run_on_dask` there
+    with `how` (options, evidence, strict, ship_model, on_skip, on_progress)."""
+    with connect(scheduler) as client:
+        return run_on_dask(client, partitions, out_dir, tagger, **how)
+
+
 def run_on_dask(client: Client, partitions: list[FilePartition], out_dir: str | os.PathLike, tagger: Tagger, *,
                 options: ReadOptions = ReadOptions(), evidence: bool = False, strict: bool = False,
                 ship_model: bool = False, on_skip: Callable[[InputError], None] = lambda error: None,
@@ -103,7 +111,7 @@ def run_on_dask(client: Client, partitions: list[FilePartition], out_dir: str | 
     run = _run_record(partitions, tagger, options, evidence)
     entries = _resumable(out, partitions, run)
     reused = sum(entry["sha256"] is not None for entry in entries)
-    _write_manifest(out, run, entries, complete=False)
+    write_manifest(out, run, entries, complete=False)
     model = _model_source(client, tagger, ship_model)
     futures = {client.submit(_tag_on_worker, p, str(out.absolute()), model, options, evidence, strict, pure=False): p
                for p in partitions if entries[p.index]["sha256"] is None}
@@ -113,32 +121,16 @@ def run_on_dask(client: Client, partitions: list[FilePartition], out_dir: str | 
     try:
         for future, entry in as_completed(futures, with_results=True, loop=client.loop):
             entries[entry["index"]] = entry
-            _write_manifest(out, run, entries, complete=False)
+            write_manifest(out, run, entries, complete=False)
             reported = _report_in_order(entries, reported, on_skip)
             tagged, read = tagged + entry["rows"], read + _size(futures[future])
             on_progress(tagged, read)
     finally:
         client.cancel(list(futures))
-    _write_manifest(out, run, entries, complete=True)
+    write_manifest(out, run, entries, complete=True)
     for orphan in out.glob(".part-*.tmp"):  # left by a worker killed while writing; its task was redone
         orphan.unlink(missing_ok=True)
     return DistributedRun(out, out / MANIFEST_FILE, len(partitions), reused, _summary(entries))
-
-
-def check_output_folder(out_dir: str | os.PathLike, partitions: list[FilePartition]) -> None:
-    """Raise InputError unless `out_dir` is, or can be made, a folder for these partitions' outputs."""
-    out = Path(out_dir)
-    if out.is_symlink():
-        raise InputError(out, None, "that is a symbolic link; name the folder itself")
-    if (out.exists() and not out.is_dir()) or (not out.exists() and out.suffix.lower() in (".jsonl", ".csv")):
-        raise InputError(out, None, "with --scheduler, -o names a folder for the partitions, e.g. -o tagged/")
-    if not out.parent.is_dir():
-        raise InputError(out, None, f"cannot write here: folder {out.parent} does not exist")
-    for partition in partitions:
-        source = Path(partition.path)
-        if source.is_file() and source.resolve().parent == out.resolve() and source.name.startswith("part-"):
-            raise InputError(partition.source, None, "is in the output folder and could be overwritten; "
-                             "choose another -o")
 
 
 def _tag_on_worker(partition: FilePartition, out_dir: str, model: ModelSource, options: ReadOptions,
@@ -169,11 +161,9 @@ class ModelShipment(WorkerPlugin):
                              f"manifest records {str(recorded)[:12]}; nothing was loaded")
         if target.is_dir():
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=target.parent))
-        for name, data in self.files.items():
-            (staging / name).write_bytes(data)
-        os.replace(staging, target)
+        with staged_directory(target) as staging:
+            for name, data in self.files.items():
+                (staging / name).write_bytes(data)
 
 
 def _model_source(client: Client, tagger: Tagger, ship: bool) -> ModelSource:
@@ -203,7 +193,7 @@ def _resumable(out: Path, plan: list[FilePartition], run: dict) -> list[dict]:
     if not path.exists():
         return entries
     try:
-        earlier = json.loads(path.read_text(encoding="utf-8"))
+        earlier = read_manifest(out)
         same = earlier["format"] == MANIFEST_FORMAT and earlier["run"] == run
     except (ValueError, KeyError, TypeError):
         raise InputError(path, None, "damaged manifest; remove the folder or choose another -o") from None
@@ -216,13 +206,6 @@ def _resumable(out: Path, plan: list[FilePartition], run: dict) -> list[dict]:
                 and written.is_file() and file_sha256(written) == done["sha256"]:
             entries[entry["index"]] = done
     return entries
-
-
-def _write_manifest(out: Path, run: dict, entries: list[dict], complete: bool) -> None:
-    manifest = {"format": MANIFEST_FORMAT, "complete": complete, "run": run, "partitions": entries}
-    with atomic_output(str(out / MANIFEST_FILE)) as handle:
-        json.dump(manifest, handle, ensure_ascii=False, indent=1)
-        handle.write("\n")
 
 
 def _report_in_order(entries: list[dict], start: int, on_skip: Callable[[InputError], None]) -> int:

@@ -6,26 +6,14 @@ Works on the fitted linear pipeline from `features.build_pipeline`; offsets inde
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from spacy.tokens import Doc, Span
 
+from unstuck.data.records import Span as TextSpan
 from unstuck.model.nlp import is_negation_cue, token_feature
 
 MAX_SENTENCES = 2
 MAX_PHRASES = 3
-
-
-@dataclass(frozen=True)
-class Evidence:
-    start: int
-    end: int
-    text: str
-    weight: float
-
-    def as_dict(self) -> dict:
-        return {"start": self.start, "end": self.end, "text": self.text}
 
 
 def token_weights(pipeline, doc: Doc, label_index: int) -> np.ndarray:
@@ -59,13 +47,13 @@ def token_weights(pipeline, doc: Doc, label_index: int) -> np.ndarray:
 
 def find_evidence(
     pipeline, doc: Doc, label_index: int, sentence_scores: list[float], threshold: float
-) -> list[Evidence]:
+) -> list[TextSpan]:
     """Phrases from the best sentence, plus a second one only if it would clearly earn the tag on its
     own (at or over the threshold and within a third of the best sentence's score)."""
     weights = token_weights(pipeline, doc, label_index)
     sentences = list(doc.sents)
     order = sorted(range(len(sentences)), key=lambda k: -sentence_scores[k])
-    found: list[Evidence] = []
+    found: list[TextSpan] = []
     for rank, k in enumerate(order[:MAX_SENTENCES]):
         if rank and sentence_scores[k] < max(threshold, sentence_scores[order[0]] * 2 / 3):
             break
@@ -74,7 +62,7 @@ def find_evidence(
     return found[: MAX_PHRASES * MAX_SENTENCES]
 
 
-def _phrases(sentence: Span, weights: np.ndarray) -> list[Evidence]:
+def _phrases(sentence: Span, weights: np.ndarray) -> list[TextSpan]:
     doc = sentence.doc
     usable = [t for t in sentence if not (t._.negated or is_negation_cue(t) or t.is_space)]
     if not usable:
@@ -92,6 +80,7 @@ def _phrases(sentence: Span, weights: np.ndarray) -> list[Evidence]:
     phrases = []
     for run in runs:
         span = doc[run[0] : run[-1] + 1]
-        phrases.append(Evidence(span.start_char, span.end_char, span.text, float(weights[run[0] : run[-1] + 1].sum())))
+        phrases.append(TextSpan(span.start_char, span.end_char, span.text,
+                                weight=float(weights[run[0] : run[-1] + 1].sum())))
     phrases.sort(key=lambda e: -e.weight)
     return phrases[:MAX_PHRASES]

@@ -1,26 +1,23 @@
-"""One partition of a batch, for any engine (Dask, Spark, a job queue): a pandas DataFrame, or a line
-range of an input file, tagged through the same `tag_texts` as local batch. Imports neither pandas nor
-dask at module level; never prints, and keeps no entry text beyond the partition in hand.
+"""One partition of a batch tagged, for any engine (Dask, Spark, a job queue): a pandas DataFrame, or a
+line range of an input file (cut and read by `unstuck.data.partition`), through the same `tag_texts` as
+local batch; and the tagger each worker process keeps. Imports neither pandas nor dask at module level;
+never prints, and keeps no entry text beyond the partition in hand.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import json
 import numbers
 import os
 import threading
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from unstuck.data.errors import InputError
-from unstuck.data.formats import (
-    CSV_FIELD_LIMIT, DEFAULTS, OUTPUT_KEYS, InputKind, JsonlWriter, Row, atomic_output, check_input, file_sha256,
-    read_open, read_rows,
-)
+from unstuck.data.formats import OUTPUT_KEYS, file_sha256, text_problem
+from unstuck.data.output import JsonlWriter, atomic_output
+from unstuck.data.partition import FilePartition, ReadOptions, partition_entry, read_partition
+from unstuck.data.records import Row, Tagged
 from unstuck.model import store
 
 if TYPE_CHECKING:  # spaCy and pandas load when a partition is tagged, not on import (the CLI reads defaults)
@@ -28,39 +25,8 @@ if TYPE_CHECKING:  # spaCy and pandas load when a partition is tagged, not on im
 
     from unstuck.model.tagger import Tagger
 
-LINES_PER_PARTITION = 100_000
 ERRORS_KEPT = 1000  # bad rows listed per partition in the manifest; all of them are counted
 ERROR_COLUMN = "error"
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """How to read the inputs: `read_rows`' arguments."""
-
-    text_field: str = DEFAULTS.text_field
-    id_field: str = DEFAULTS.id_field
-    keep_fields: tuple[str, ...] = ()
-    delimiter: str = DEFAULTS.delimiter
-    encoding: str = DEFAULTS.encoding
-
-
-@dataclass(frozen=True)
-class FilePartition:
-    """Physical lines `lines` (1-based, inclusive) at bytes `span` [start, end) of one input, as the user
-    named it (`source`, for messages) and absolutely (`path`, for workers). `span` is None when the
-    partition is the whole input (a small file, a folder, UTF-16), which is then read by `read_rows`."""
-
-    index: int
-    source: str
-    path: str
-    kind: str
-    lines: tuple[int, int] | None
-    span: tuple[int, int] | None
-
-    @property
-    def output(self) -> str:
-        return f"part-{self.index:05d}.jsonl"
-
 
 
 def tag_partition(frame: "pandas.DataFrame", tagger: Tagger | str | os.PathLike | None = None, *,
@@ -76,7 +42,7 @@ def tag_partition(frame: "pandas.DataFrame", tagger: Tagger | str | os.PathLike 
     gives the empty result without loading a model: `meta=tag_partition(ddf._meta)`."""
     import pandas as pd
 
-    from unstuck.model.batch import Tagged, tag_chunk
+    from unstuck.model.batch import tag_chunk
     from unstuck.model.tagger import Tagger
 
     keep = [c for c in frame.columns if c not in (text_column, id_column)] if keep_columns is None \
@@ -111,11 +77,10 @@ def _check_columns(frame, text_column: str, keep: list[str]) -> None:
 
 
 def _frame_row(position: int, entry_id: str, text, text_column: str) -> Row | InputError:
-    if not isinstance(text, str):
-        return InputError(None, position, f'"{text_column}" is {"missing" if _is_null(text) else "not a string"}')
-    if not text.strip():
-        return InputError(None, position, f'"{text_column}" is empty')
-    return Row(position, entry_id, text)
+    problem = text_problem(text, text_column)
+    if problem is None:
+        return Row(position, entry_id, text)
+    return InputError(None, position, f'"{text_column}" is missing' if _is_null(text) else problem)
 
 
 def _entry_id(value, label) -> str:
@@ -158,34 +123,6 @@ def cached_tagger(path: str | os.PathLike, sha256: str | None = None) -> Tagger:
 
 
 
-def plan_partitions(sources: Sequence[str | os.PathLike], options: ReadOptions = ReadOptions(),
-                    lines_per_partition: int = LINES_PER_PARTITION) -> list[FilePartition]:
-    """Cut the inputs into partitions of about `lines_per_partition` lines, in input order, only where
-    the local reader ends a record, so that every row falls in exactly one partition with its true line
-    number. Raises InputError, as `read_rows` does, for an input that cannot be read at all."""
-    partitions: list[FilePartition] = []
-    for source in sources:
-        path = Path(source)
-        kind = check_input(path, options.encoding)
-        read_rows(path, **asdict(options)).close()  # the same whole-input checks as local batch
-        for lines, span in _cuts(path, kind, options, lines_per_partition):
-            partitions.append(FilePartition(len(partitions), str(source), str(path.absolute()), kind.value,
-                                            lines, span))
-    return partitions
-
-
-def read_partition(partition: FilePartition, options: ReadOptions = ReadOptions()) -> Iterator[Row | InputError]:
-    """The rows of one partition, or their InputErrors, as local batch reads them: same line numbers,
-    ids, checks and messages (which name the input as the user gave it)."""
-    if partition.span is None:
-        rows = read_rows(Path(partition.path), **asdict(options))
-        return (_as_given(item, partition.path, partition.source) for item in rows)
-    handle = _open_span(partition.path, partition.span, options.encoding)
-    header = _csv_header(partition.path, options) if partition.kind == InputKind.csv else None
-    return read_open(handle, InputKind(partition.kind), partition.source, first_line=partition.lines[0],
-                     header=header, **asdict(options))
-
-
 def write_partition(partition: FilePartition, out_dir: str | os.PathLike, tagger: Tagger,
                     options: ReadOptions = ReadOptions(), evidence: bool = False, strict: bool = False) -> dict:
     """Tag one partition through local batch's `run_batch` into `out_dir/<partition.output>` (JSON Lines,
@@ -209,123 +146,4 @@ def write_partition(partition: FilePartition, out_dir: str | os.PathLike, tagger
             "skipped": summary.skipped,
             "errors": [{"path": e.path, "line": e.line, "reason": e.reason} for e in errors]}
 
-
-def partition_entry(partition: FilePartition) -> dict:
-    """A partition's manifest entry before it is tagged."""
-    return {"index": partition.index, "source": partition.source, "lines": partition.lines,
-            "bytes": partition.span, "output": partition.output, "rows": None, "sha256": None}
-
-
-def _as_given(item: Row | InputError, absolute: str, given: str) -> Row | InputError:
-    """The item with its path as the user named the input (workers read it by its absolute path)."""
-    if not (item.path or "").startswith(absolute):
-        return item
-    path = given + item.path[len(absolute):]
-    if isinstance(item, InputError):
-        return InputError(path, item.line, item.reason)
-    item.path = path
-    return item
-
-
-def _csv_header(path: str, options: ReadOptions) -> list[str]:
-    with _open_span(path, None, options.encoding) as handle:
-        return [name.strip() for name in next(csv.reader(handle, delimiter=options.delimiter), [])]
-
-
-class _Span(io.RawIOBase):
-    """Bytes [start, end) of a file, read as if they were the whole file."""
-
-    def __init__(self, path: str, start: int, end: int) -> None:
-        self.file = open(path, "rb", buffering=0)
-        self.file.seek(start)
-        self.left = end - start
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        count = self.file.readinto(memoryview(buffer)[:self.left]) if self.left > 0 else 0
-        self.left -= count
-        return count
-
-    def tell(self) -> int:
-        return self.file.tell()
-
-    def close(self) -> None:
-        self.file.close()
-        super().close()
-
-
-def _open_span(path: str, span: tuple[int, int] | None, encoding: str) -> io.TextIOWrapper:
-    start, end = span or (0, os.path.getsize(path))
-    if codecs.lookup(encoding).name == "utf-8":
-        encoding = "utf-8-sig"  # as formats._open_text: a byte-order mark at the start is dropped
-    return io.TextIOWrapper(io.BufferedReader(_Span(path, start, end)), encoding=encoding,
-                            errors="surrogateescape", newline="\n")  # a file with a lone CR is never cut
-
-
-def _cuts(path: Path, kind: InputKind, options: ReadOptions,
-          every: int) -> list[tuple[tuple[int, int] | None, tuple[int, int] | None]]:
-    """(lines, span) of each partition of one input; one whole partition when it cannot or need not be cut."""
-    if kind in (InputKind.folder, InputKind.dayone):  # files, or one JSON document: never cut
-        return [(None, None)]
-    if codecs.lookup(options.encoding).name.startswith(("utf-16", "utf-32")):
-        return [(None, None)]  # a newline is not one byte there
-    lines = _Lines(path)
-    ends = _csv_record_ends(lines, options) if kind is InputKind.csv else ((n, end) for n, end, _ in lines)
-    if kind is InputKind.csv:
-        header = next(ends, None)
-        start = (header[0] + 1, header[1]) if header else (1, 0)
-    else:
-        start = (1, 0)
-    cuts = []
-    for line, end in ends:
-        if line - start[0] + 1 >= every:
-            cuts.append(((start[0], line), (start[1], end)))
-            start = (line + 1, end)
-    for _ in lines:  # a CSV the reader cannot parse to its end: the rest is one partition
-        pass
-    if lines.lone_cr:
-        return [((1, lines.count), None)]
-    if start[1] < lines.offset:
-        cuts.append(((start[0], lines.count), (start[1], lines.offset)))
-    return cuts if len(cuts) > 1 else [((1, lines.count), None)]
-
-
-class _Lines:
-    """The physical lines of a file, as (number, byte offset after it, bytes), noting whether any line
-    breaks at a lone carriage return (which text mode counts as a line, so line numbers would shift)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.count = self.offset = 0
-        self.lone_cr = False
-        self._lines = self._read()
-
-    def _read(self) -> Iterator[tuple[int, int, bytes]]:
-        with open(self.path, "rb") as handle:
-            for raw in handle:
-                self.count += 1
-                self.offset += len(raw)
-                if b"\r" in raw and raw.count(b"\r") != raw.endswith(b"\r\n"):
-                    self.lone_cr = True
-                yield self.count, self.offset, raw
-
-    def __iter__(self):
-        return self._lines
-
-
-def _csv_record_ends(lines: _Lines, options: ReadOptions) -> Iterator[tuple[int, int]]:
-    """(last line, byte offset) of each CSV record, found by the same csv reader the workers use."""
-    def decoded() -> Iterator[str]:
-        for _, _, raw in lines:
-            yield raw.decode(options.encoding, errors="surrogateescape")
-
-    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
-    reader = csv.reader(decoded(), delimiter=options.delimiter, strict=True)
-    try:
-        for _ in reader:
-            yield lines.count, lines.offset
-    except csv.Error:
-        return
 

@@ -1,5 +1,5 @@
-"""Where a user's models and added examples live: `UNSTUCK_HOME`, else the platform data directory,
-and which model directories are trusted (a model is a pickle: loading one runs its code).
+"""Where a user's models live (under `unstuck.data.home.home()`), which one is active, and which
+model directories are trusted (a model is a pickle: loading one runs its code).
 
 The installed package is never written to; the shipped model is always there to return to.
 """
@@ -10,6 +10,8 @@ import os
 import re
 from pathlib import Path
 
+from unstuck.data.home import home
+from unstuck.data.output import write_text
 from unstuck.model import DEFAULT_MODEL_DIR
 from unstuck.model.artifact import ModelError
 
@@ -17,21 +19,8 @@ SHIPPED = "shipped"
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
-def home() -> Path:
-    override = os.environ.get("UNSTUCK_HOME")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("unstuck", appauthor=False))
-
-
 def models_dir() -> Path:
     return home() / "models"
-
-
-def examples_dir() -> Path:
-    return home() / "examples"
 
 
 def active_version() -> str:
@@ -47,9 +36,7 @@ def active_version() -> str:
 def set_active(version: str) -> None:
     marker = home() / "active"
     marker.parent.mkdir(parents=True, exist_ok=True)
-    tmp = marker.with_suffix(".tmp")
-    tmp.write_text(version + "\n", encoding="utf-8")
-    os.replace(tmp, marker)
+    write_text(marker, version + "\n")
 
 
 def model_path(version: str) -> Path:

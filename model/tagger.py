@@ -5,20 +5,21 @@ One code path: text -> spaCy Doc (parsed once) -> crisis screen + classifier sco
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from unstuck.data.errors import UnstuckError
-from unstuck.data.resources import HelpLine, help_lines
+from unstuck.data.records import Span, Tagging
+from unstuck.data.resources import help_lines
 from unstuck.data.taxonomy import LABEL_IDS, Audience, default_taxonomy
 from unstuck.model import store
 from unstuck.model.artifact import REMEDY, SHIPPED_REMEDY, Manifest, ModelError, load_model
-from unstuck.model.evidence import Evidence, find_evidence, token_weights
+from unstuck.model.evidence import find_evidence, token_weights
 from unstuck.model.fast_tfidf import FastTfidf, fast_blocks, membership, same, stack
 from unstuck.model.features import windowed_proba
 from unstuck.model.nlp import MAX_CHARS, SENTENCE_BREAK, doc_features, get_nlp
-from unstuck.model.region import chosen_region
+from unstuck.data.region import chosen_region
 from unstuck.model.safety import CrisisMatch, default_screen
 
 BATCH_SIZE = 128
@@ -36,32 +37,6 @@ CHECK_TEXTS = [
 
 class EntryTooLong(UnstuckError, ValueError):
     """An entry over `MAX_CHARS`; refused rather than risk a hang or running out of memory."""
-
-
-@dataclass
-class Tagging:
-    labels: list[str]
-    scores: dict[str, float]
-    crisis: bool
-    crisis_matches: list[CrisisMatch] = field(default_factory=list)
-    evidence: dict[str, list[Evidence]] = field(default_factory=dict)
-    safety: bool = False  # someone is hurting the writer now (see model/safety.py)
-    safety_matches: list[CrisisMatch] = field(default_factory=list)
-    resources: list[HelpLine] = field(default_factory=list)  # the help lines to show; empty unless flagged
-
-    def as_dict(self, evidence: bool = False) -> dict:
-        out = {
-            "labels": list(self.labels),
-            "scores": {k: round(v, 4) for k, v in self.scores.items()},
-            "crisis": self.crisis,
-            "crisis_matches": [m.as_dict() for m in self.crisis_matches],
-            "safety": self.safety,
-            "safety_matches": [m.as_dict() for m in self.safety_matches],
-            "resources": [line.as_dict() for line in self.resources],
-        }
-        if evidence:
-            out["evidence"] = {k: [e.as_dict() for e in v] for k, v in self.evidence.items()}
-        return out
 
 
 @dataclass
@@ -153,8 +128,8 @@ class Tagger:
     def _tagging(self, doc, row, crisis, evidence: bool) -> Tagging:
         scores = {label: float(p) for label, p in zip(LABEL_IDS, row)}
         labels = sorted((k for k in LABEL_IDS if scores[k] >= self.thresholds[k]), key=lambda k: -scores[k])
-        tagging = Tagging(labels, scores, crisis.flagged, list(crisis.matches), safety=crisis.safety,
-                          safety_matches=list(crisis.safety_matches))
+        tagging = Tagging(labels, scores, crisis.flagged, _spans(crisis.matches), safety=crisis.safety,
+                          safety_matches=_spans(crisis.safety_matches))
         if crisis.flagged or crisis.safety:
             tagging.resources = help_lines(self.region, crisis=crisis.flagged, safety=crisis.safety)
         if evidence and labels:
@@ -175,7 +150,7 @@ class Tagger:
         return Explanation(label, score, self.thresholds[label],
                            [w for w in words if w[1] > 0][:top], [w for w in words[::-1] if w[1] < 0][:top])
 
-    def _evidence(self, doc, labels: list[str]) -> dict[str, list[Evidence]]:
+    def _evidence(self, doc, labels: list[str]) -> dict[str, list[Span]]:
         sentences = list(doc.sents)
         per_sentence = self.predict_proba(list(self.nlp.pipe([s.text for s in sentences])))
         found = {}
@@ -184,6 +159,11 @@ class Tagger:
             found[label] = find_evidence(self.pipeline, doc, k, [float(p[k]) for p in per_sentence],
                                          self.thresholds[label])
         return found
+
+
+def _spans(matches: tuple[CrisisMatch, ...]) -> list[Span]:
+    """The crisis screen's matches as the one span record (the screen keeps its own type for now)."""
+    return [Span(m.start, m.end, m.text, m.rule, m.kind) for m in matches]
 
 
 class _FastScores:

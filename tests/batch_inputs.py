@@ -18,3 +18,11 @@ def write_jsonl(path, rows) -> None:
 
 def read_jsonl(path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def tagged_entry(entry_id, line, labels, scores, crisis, crisis_matches=(), evidence=None, text=None, date=None):
+    """A tagged entry built by hand, with the arguments the report's old `Entry` record took."""
+    from unstuck.data.records import Row, Tagged, Tagging
+
+    tagging = Tagging(list(labels), dict(scores), crisis, list(crisis_matches), dict(evidence or {}))
+    return Tagged(Row(line, entry_id, text), tagging, date=date)

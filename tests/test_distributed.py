@@ -22,7 +22,8 @@ from unstuck.data.formats import file_sha256, read_rows
 from unstuck.model import DEFAULT_MODEL_DIR, distributed, partition
 from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError
 from unstuck.model.distributed import ModelShipment, run_on_dask
-from unstuck.model.partition import ReadOptions, plan_partitions, read_partition, tag_partition
+from unstuck.data.partition import ReadOptions, plan_partitions, read_partition
+from unstuck.model.partition import tag_partition
 from unstuck.model.tagger import Tagger
 
 from batch_inputs import ENTRIES, write_jsonl

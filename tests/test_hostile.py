@@ -187,7 +187,7 @@ def test_hostile_unclosed_csv_quote_is_an_error_where_it_opened(body, line, stri
 
 def test_hostile_unclosed_csv_quote_fails_the_dask_partitions_too():
     from unstuck.data.errors import InputError
-    from unstuck.model.partition import ReadOptions, plan_partitions, read_partition
+    from unstuck.data.partition import ReadOptions, plan_partitions, read_partition
 
     Path("in.csv").write_text("id,text\n" + "".join(f"{i},{GOOD}\n" for i in range(30)) + f'31,"{SECRET}\n'
                               + "".join(f"{i},{GOOD}\n" for i in range(32, 60)), encoding="utf-8")
@@ -419,7 +419,7 @@ def test_hostile_csv_output_never_holds_a_formula():
 
 
 def test_hostile_jsonl_output_is_always_valid_json_and_safe_to_print():
-    from unstuck.data.formats import json_line
+    from unstuck.data.output import json_line
 
     line = json_line({"id": "a\x9b2J", "x": float("nan"), "y": [float("inf")], "z": "\x1b[2J"})
     assert json.loads(line) == {"id": "a\x9b2J", "x": None, "y": [None], "z": "\x1b[2J"}

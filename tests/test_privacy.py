@@ -73,12 +73,12 @@ def test_privacy_full_disk_while_writing_batch_output_keeps_nothing_half_written
     source.write_text("skipped therapy again\nmade soup\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
     out.write_text("previous results\n", encoding="utf-8")
-    from unstuck.data import formats
+    from unstuck.data import output
 
     def no_space(self, record):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(formats.JsonlWriter, "write", no_space)
+    monkeypatch.setattr(output.JsonlWriter, "write", no_space)
     result = runner.invoke(app, ["batch", str(source), "-o", str(out), "--workers", "1"])
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == ["unstuck: No space left on device; nothing was changed"]

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from unstuck.cli.app import app
 from unstuck.data.resources import UnknownRegion, help_lines, known_regions, region_from_locale
-from unstuck.model.region import chosen_region, save_region
+from unstuck.data.region import chosen_region, save_region
 
 runner = CliRunner()
 AT_RISK = "I keep thinking everyone would be better off without me"

@@ -12,14 +12,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from batch_inputs import tagged_entry
 from unstuck.cli.app import app
 from unstuck.cli.report_html import render_html
-from unstuck.data.formats import Row
 from unstuck.data.resources import help_lines
 from unstuck.data.taxonomy import LABEL_IDS, Audience, default_taxonomy
 from unstuck.model import DEFAULT_MODEL_DIR
-from unstuck.model.batch import Tagged
-from unstuck.model.report import Bucket, Entry, Span, parse_date, summarise
+from unstuck.data.dates import parse_date
+from unstuck.data.records import Row, Span, Tagged
+from unstuck.data.summary import Bucket, summarise
 from unstuck.model.tagger import Tagger
 
 runner = CliRunner()
@@ -117,7 +118,7 @@ def test_report_is_accessible_and_self_contained(journal_report):
 def test_report_shows_entry_text_escaped(journal_report):
     _, page, _ = journal_report
     assert "<script>" not in page and "alert(1)</script>" not in page
-    data = summarise([Entry("<b>id</b>", 1, ["fear"], {"fear": 0.9}, True, [Span(0, 8, "<script>")],
+    data = summarise([tagged_entry("<b>id</b>", 1, ["fear"], {"fear": 0.9}, True, [Span(0, 8, "<script>")],
                             {"fear": [Span(0, 8, "<script>")]}, "<script>alert(1)</script> scared")])
     built = render_html(data, default_taxonomy(), Audience.therapist, help_lines(None, crisis=True, safety=False), "v<1>")
     assert "<script>" not in built and "<b>id</b>" not in built and "v<1>" not in built
@@ -126,7 +127,7 @@ def test_report_shows_entry_text_escaped(journal_report):
 
 @pytest.mark.parametrize("saved", [None, "uk"])
 def test_report_shows_the_numbers_tag_shows_without_region(tmp_path, monkeypatch, saved):
-    from unstuck.model.region import save_region
+    from unstuck.data.region import save_region
 
     for name in ("LC_ALL", "LC_MESSAGES", "LANG", "UNSTUCK_REGION"):
         monkeypatch.delenv(name, raising=False)
@@ -233,8 +234,8 @@ def test_report_parse_date_without_an_order_reads_dates_only_one_order_allows(va
     assert parse_date(value) == expected
 
 
-def dated(days: list[date], labels: list[list[str]]) -> list[Entry]:
-    return [Entry(f"e{i}", i, ls, dict.fromkeys(ls, 0.9), False, date=day)
+def dated(days: list[date], labels: list[list[str]]) -> list[Tagged]:
+    return [tagged_entry(f"e{i}", i, ls, dict.fromkeys(ls, 0.9), False, date=day)
             for i, (day, ls) in enumerate(zip(days, labels), start=1)]
 
 
@@ -259,7 +260,7 @@ def test_report_summarise_keeps_empty_weeks_and_counts_shares():
     (5, [(1, 5), (6, 12)], [3, 3]),  # a last step of under half a step joins the one before
 ])
 def test_report_summarise_without_dates_follows_input_order(size, steps, fear):
-    entries = [Entry(str(i), i, ["fear"] if i % 2 else [], {}, False) for i in range(1, 13)]
+    entries = [tagged_entry(str(i), i, ["fear"] if i % 2 else [], {}, False) for i in range(1, 13)]
     data = summarise(entries, bucket_size=size)
     assert data.bucket is None and [(b.first, b.last) for b in data.timeline] == steps
     assert [b.counts["fear"] for b in data.timeline] == fear
@@ -267,7 +268,7 @@ def test_report_summarise_without_dates_follows_input_order(size, steps, fear):
 
 def test_report_summarise_quotes_the_highest_scoring_entries_once_each():
     text = "I was scared to say it."
-    entries = [Entry(str(i), i, ["fear"], {"fear": score}, False, evidence={"fear": [Span(6, 12, "scared")]},
+    entries = [tagged_entry(str(i), i, ["fear"], {"fear": score}, False, evidence={"fear": [Span(6, 12, "scared")]},
                      text=text if i < 3 else f"{text} Entry {i}.")
                for i, score in enumerate([0.5, 0.9, 0.8, 0.7, 0.6], start=1)]
     [fear] = summarise(entries).labels

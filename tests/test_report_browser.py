@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from batch_inputs import tagged_entry
 from unstuck.cli.report_html import render_html
 from unstuck.data.resources import help_lines
 from unstuck.data.taxonomy import Audience, default_taxonomy
-from unstuck.model.report import Entry, Span, summarise
+from unstuck.data.records import Span, Tagged
+from unstuck.data.summary import summarise
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="needs headless Chromium (Debian: "
@@ -26,13 +28,13 @@ VERMILLION, BLUE, GREY = (0xD5, 0x5E, 0x00), (0x00, 0x72, 0xB2), (0x6B, 0x6B, 0x
 CRISIS = "I keep thinking everyone would be better off without me."
 
 
-def entries(crisis: bool) -> list[Entry]:
+def entries(crisis: bool) -> list[Tagged]:
     texts = [("I cancelled my session again.", ["inconsistency"]), ("I'm scared to tell her.", ["fear"]),
              ("Had a few drinks before it.", ["substance_use"]), ("My phone kept buzzing.", ["distractions"])] * 3
-    found = [Entry(f"e{i}", i, labels, dict.fromkeys(labels, 0.9), False, evidence={labels[0]: [Span(0, 5, text[:5])]},
+    found = [tagged_entry(f"e{i}", i, labels, dict.fromkeys(labels, 0.9), False, evidence={labels[0]: [Span(0, 5, text[:5])]},
                    text=text) for i, (text, labels) in enumerate(texts, start=1)]
     if crisis:
-        found.append(Entry("e13", 13, [], {}, True, [Span(16, 56, CRISIS[16:56])], {}, CRISIS))
+        found.append(tagged_entry("e13", 13, [], {}, True, [Span(16, 56, CRISIS[16:56])], {}, CRISIS))
     return found
 
 

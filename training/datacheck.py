@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from unstuck.data.examples import Example, load_seed, normalise, read_examples
+from unstuck.data.errors import InputError
+from unstuck.data.examples import Example, normalise, read_examples
 from unstuck.data.taxonomy import LABEL_IDS
 
 MIN_PER_LABEL = 80
@@ -85,21 +86,17 @@ def _held_out(report: DataReport) -> None:
 
 def _real_labels(report: DataReport) -> None:
     """The labels of real text (data/real/*.jsonl, ids only): well-formed, known tags, no held-out id."""
-    import json
-
+    from unstuck.data.formats import read_records
     from unstuck.data.real import REAL_DIR, held_out_reason
 
     seen: dict[str, str] = {}
     counts: dict[str, int] = {}
     for path in sorted(REAL_DIR.glob("*.jsonl")):
-        for line, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for item in read_records(path, encoding_option=False):
+            line, row = (item.line, None) if isinstance(item, InputError) else item
             where = f"real/{path.name}:{line}"
-            try:
-                row = json.loads(raw)
-                ok = (isinstance(row, dict) and isinstance(row.get("id"), str) and isinstance(row.get("labels"), list)
-                      and isinstance(row.get("crisis"), bool) and isinstance(row.get("safety"), bool))
-            except json.JSONDecodeError:
-                ok = False
+            ok = (isinstance(row, dict) and isinstance(row.get("id"), str) and isinstance(row.get("labels"), list)
+                  and isinstance(row.get("crisis"), bool) and isinstance(row.get("safety"), bool))
             if not ok:
                 report.errors.append(f'{where}: expected {{"id": "...", "labels": [...], "crisis": bool, "safety": bool}}')
                 continue

@@ -11,7 +11,7 @@ import numpy as np
 
 from unstuck.data.errors import InputError
 from unstuck.data.examples import Example, read_examples, too_long
-from unstuck.data.formats import JsonlWriter, atomic_output, check_output
+from unstuck.data.output import JsonlWriter, atomic_output, check_output
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.training.metrics import label_matrix, scores
 

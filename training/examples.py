@@ -7,8 +7,6 @@ values and raises InputError; never prints. Text is only returned to the caller,
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,7 +14,8 @@ from pathlib import Path
 from unstuck.data import SEED_DIR
 from unstuck.data.errors import InputError, UnstuckError
 from unstuck.data.examples import Example, load_seed, normalise, read_examples, too_long, write_examples
-from unstuck.model import store
+from unstuck.data.formats import read_records
+from unstuck.data.home import examples_dir
 
 KEY_CHARS = 8
 UNANSWERED = ('no answer yet ("labels" is null or missing); fill in the tag ids, or [] for "no barrier", '
@@ -61,7 +60,7 @@ def example_key(text: str) -> str:
 def added_examples() -> list[AddedExample]:
     """Every example the user added, oldest file first, in file order."""
     found = []
-    for path in sorted(store.examples_dir().glob("*.jsonl")):
+    for path in sorted(examples_dir().glob("*.jsonl")):
         result = read_examples(path, source="user")
         if result.errors:
             raise result.errors[0]
@@ -124,10 +123,10 @@ def drop_replaced(relabels: list[Relabel]) -> None:
 
 def example_origins(path: Path | None = None) -> dict[str, str]:
     """Normalised text -> "file:line" for the seed set and the added examples, or for one file."""
-    files = [Path(path)] if path else sorted(SEED_DIR.glob("*.jsonl")) + sorted(store.examples_dir().glob("*.jsonl"))
+    files = [Path(path)] if path else sorted(SEED_DIR.glob("*.jsonl")) + sorted(examples_dir().glob("*.jsonl"))
     origins: dict[str, str] = {}
     for file in files:
-        shown = file.name if path is None and file.parent == store.examples_dir() else (
+        shown = file.name if path is None and file.parent == examples_dir() else (
             f"seed/{file.name}" if path is None else str(file))
         for example in read_examples(file).examples:
             origins.setdefault(normalise(example.text), f"{shown}:{example.line}")
@@ -146,16 +145,8 @@ def _unanswered_lines(path: Path) -> set[int]:
     """JSONL lines whose "labels" is null or missing: `unstuck suggest` output not yet filled in."""
     if path.suffix.lower() != ".jsonl":
         return set()
-    lines = set()
-    with open(path, "rb") as handle:
-        for line, raw in enumerate(handle, start=1):
-            try:
-                row = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                continue
-            if isinstance(row, dict) and row.get("labels") is None:
-                lines.add(line)
-    return lines
+    return {item[0] for item in read_records(path, encoding_option=False)
+            if not isinstance(item, InputError) and item[1].get("labels") is None}
 
 
 def _rewrite_without(path: Path, keys: set[str]) -> None:
@@ -163,6 +154,4 @@ def _rewrite_without(path: Path, keys: set[str]) -> None:
     if not kept:
         path.unlink()
         return
-    tmp = path.with_suffix(".tmp")
-    write_examples(tmp, kept)
-    os.replace(tmp, path)
+    write_examples(path, kept)

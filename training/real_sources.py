@@ -20,11 +20,11 @@ import json
 import random
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 # Held-out ids, copied from shared/holdout/ so that `unstuck data check` works without shared/.
+from unstuck.data.output import atomic_output
 from unstuck.data.real import HELD_OUT_COUNSELCHAT, HELD_OUT_CSSRS_USERS, RealItem
 
 csv.field_size_limit(2**31 - 1)
@@ -177,7 +177,7 @@ def sample(items: Iterable[RealItem], n: int, *, seed: int, max_words: int, pref
 def write_jsonl(items: Iterable[RealItem], path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
-    with path.open("w", encoding="utf-8") as handle:
+    with atomic_output(str(path)) as handle:
         for item in items:
             handle.write(json.dumps(item.as_dict(), ensure_ascii=False) + "\n")
             count += 1

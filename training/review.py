@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
+from unstuck.data.errors import InputError
 from unstuck.data.examples import Example, normalise
-from unstuck.model import store
+from unstuck.data.formats import read_records
+from unstuck.data.home import home
 from unstuck.training.active import uncertainty
 from unstuck.training.examples import added_examples, example_key
 
@@ -34,7 +36,7 @@ class Answer:
 
 
 def answers_path() -> Path:
-    return store.home() / "review" / "answers.jsonl"
+    return home() / "review" / "answers.jsonl"
 
 
 class AnswerLog:
@@ -47,14 +49,13 @@ class AnswerLog:
         """The answers standing now, by key, in the order they were given."""
         answers: dict[str, Answer] = {}
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            records = read_records(self.path, encoding_option=False)
         except FileNotFoundError:
             return answers
-        for raw in lines:
-            try:
-                row = json.loads(raw)
-            except json.JSONDecodeError:
+        for item in records:
+            if isinstance(item, InputError):
                 continue  # a line cut short by a crash: the answer before it still stands
+            row = item[1]
             if row.get("undo"):
                 answers.pop(row.get("key"), None)
             elif isinstance(row.get("labels"), list):

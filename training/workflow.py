@@ -1,20 +1,20 @@
 """The user's side of training: added examples, versioned models, promotion, and rebuilding the
 shipped models for an install whose libraries cannot read them. Returns values; never prints.
 
-Everything is written under `unstuck.model.store.home()` (or a folder the caller names with `out`);
+Everything is written under `unstuck.data.home.home()` (or a folder the caller names with `out`);
 the installed package is never written.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 from unstuck.data.examples import Example, data_hash, load_seed, write_examples
+from unstuck.data.home import examples_dir
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model import catalog, store
 from unstuck.model.artifact import Manifest, ModelError, library_versions, load_model, read_manifest, save_model
@@ -142,25 +142,18 @@ def all_examples(real_texts: Path | None = None) -> list[Example]:
 
 
 def store_examples(examples: list[Example], name: str) -> Path:
-    directory = store.examples_dir()
+    directory = examples_dir()
     directory.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     target = directory / f"{stamp}-{Path(name).stem}.jsonl"
-    tmp = target.with_suffix(".tmp")
-    try:
-        write_examples(tmp, [Example(e.id, e.text, e.labels, "user", e.group or "user") for e in examples])
-        os.replace(tmp, target)
-    except BaseException:  # a half-written file of entries must not stay behind
-        tmp.unlink(missing_ok=True)
-        raise
+    write_examples(target, [Example(e.id, e.text, e.labels, "user", e.group or "user") for e in examples])
     return target
 
 
 def save_result(result: TrainResult, directory: Path) -> Path:
-    save_model(directory, result.pipeline, result.manifest)
-    (directory / CARD_FILE).write_text(model_card(result.manifest, result.report), encoding="utf-8")
-    (directory / "report.json").write_text(json.dumps(result.report, indent=1) + "\n", encoding="utf-8")
-    return directory
+    return save_model(directory, result.pipeline, result.manifest,
+                      {CARD_FILE: model_card(result.manifest, result.report),
+                       "report.json": json.dumps(result.report, indent=1) + "\n"})
 
 
 def promote(result: TrainResult, force: bool = False) -> Promotion:

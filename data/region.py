@@ -9,14 +9,15 @@ import os
 from pathlib import Path
 from typing import Mapping
 
+from unstuck.data.output import write_text
 from unstuck.data.resources import UnknownRegion, check_region, region_from_locale
-from unstuck.model import store
+from unstuck.data.home import home
 
 ENV_VARIABLE = "UNSTUCK_REGION"
 
 
 def preference_path() -> Path:
-    return store.home() / "region"
+    return home() / "region"
 
 
 def saved_region() -> str | None:
@@ -31,9 +32,7 @@ def save_region(code: str) -> str:
     region = check_region(code)
     path = preference_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_suffix(".tmp")
-    staging.write_text(region + "\n", encoding="utf-8")
-    os.replace(staging, path)
+    write_text(path, region + "\n")
     return region
 
 
