@@ -16,6 +16,8 @@ from spacy.lang.en.lemmatizer import EnglishLemmatizer
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
+from unstuck.model.fast_paths import on
+
 NEGATION_CUES = frozenset(
     "not n't never no none nothing nobody nowhere neither nor without hardly barely cannot nt".split()
 )
@@ -69,15 +71,17 @@ def _scope_role(token: Token) -> int:
 def mark_negation(doc: Doc) -> Doc:
     """Mark tokens inside a negation's scope: up to five words after a cue, stopping at punctuation
     or a contrast word. "I'm not scared anymore" marks "scared", so it cannot look like "I'm scared"."""
-    roles = _SCOPE_ROLE
-    if len(roles) > CACHE_LIMIT:
+    roles = _SCOPE_ROLE if on("negation") else None
+    if roles is not None and len(roles) > CACHE_LIMIT:
         roles.clear()
     negated = doc._.negated_tokens
     remaining = 0
     for i, orth in enumerate(doc.to_array(ORTH).tolist()):
-        role = roles.get(orth)
+        role = roles.get(orth) if roles is not None else None
         if role is None:
-            role = roles[orth] = _scope_role(doc[i])
+            role = _scope_role(doc[i])
+            if roles is not None:
+                roles[orth] = role
         if role == _BREAK:
             remaining = 0
         elif role == _CUE:
@@ -137,7 +141,8 @@ def build_nlp() -> Language:
     nlp = spacy.blank("en")
     nlp.max_length = MAX_CHARS + 1
     nlp.add_pipe("sentencizer")
-    nlp.add_pipe("unstuck_lookup_lemmatizer", name="lemmatizer", config={"mode": "lookup"})
+    lemmatizer = "unstuck_lookup_lemmatizer" if on("lemmas") else "lemmatizer"
+    nlp.add_pipe(lemmatizer, name="lemmatizer", config={"mode": "lookup"})
     nlp.add_pipe("unstuck_negation")
     nlp.initialize()
     return nlp
@@ -177,7 +182,7 @@ SENTENCE_BREAK = "<s>"
 
 def doc_features(doc: Doc) -> str:
     """The document as a space-separated string of word features, with `<s>` between sentences."""
-    if "sents" not in doc.user_hooks and doc.has_annotation("SENT_START"):
+    if on("features") and "sents" not in doc.user_hooks and doc.has_annotation("SENT_START"):
         return _doc_features_fast(doc)
     parts = []
     for sentence in doc.sents:

@@ -1,0 +1,15 @@
+"""Which fast paths are on. `UNSTUCK_PLAIN` turns them off, read here and nowhere else: `all`, or
+names from `PATHS` separated by commas. Results are the same either way, only slower; tests and
+benchmarks use it to compare the two."""
+
+from __future__ import annotations
+
+import os
+
+PATHS = ("lemmas", "negation", "features", "counts", "windows")
+
+
+def on(path: str) -> bool:
+    """Whether the fast path `path` (one of `PATHS`) is on; read at each call, so a test can set it."""
+    plain = {p.strip() for p in os.environ.get("UNSTUCK_PLAIN", "").split(",")}
+    return path not in plain and "all" not in plain
