@@ -1,12 +1,14 @@
 """Which fast paths are on. `UNSTUCK_PLAIN` turns them off, read here and nowhere else: `all`, or
 names from `PATHS` separated by commas. Results are the same either way, only slower; tests and
-benchmarks use it to compare the two."""
+benchmarks use it to compare the two (BENCHMARKS.md, "Fast paths, each off")."""
 
 from __future__ import annotations
 
 import os
 
-PATHS = ("lemmas", "negation", "features", "counts", "windows")
+# counts: FastTfidf's n-gram counting (model/fast_tfidf.py), else scikit-learn's CountVectorizer;
+# windows: the tagger's one-pass window scoring (model/tagger.py), else each window scored as a text.
+PATHS = ("counts", "windows")
 
 
 def on(path: str) -> bool:

@@ -53,6 +53,7 @@ class FastTfidf:
         import numpy as np
         from scipy import sparse
 
+        # kept: a word's n-gram ids are found once, where scikit-learn looks up every n-gram of every text
         if not on("counts"):
             return self._library_counts(texts)
         rows, columns, counts = self._count_per_word(texts) if self.per_word else self._count(texts)

@@ -143,6 +143,7 @@ class Tagger:
     def predict_proba(self, docs: list):
         """Per-label scores for parsed Docs: the pipeline's, over the entry and its windows."""
         features = [doc_features(doc) for doc in docs]
+        # kept: one pass counts each sentence once for the entry and all its windows, not once per window
         if self._fast is not None and self._fast.windows_exact and on("windows"):
             return self._fast.windowed_proba(features, self.window, self.window_weight)
         return windowed_proba(self._score_features, features, self.window, self.window_weight)
