@@ -7,8 +7,9 @@ from __future__ import annotations
 import os
 
 # counts: FastTfidf's n-gram counting (model/fast_tfidf.py), else scikit-learn's CountVectorizer;
-# windows: the tagger's one-pass window scoring (model/tagger.py), else each window scored as a text.
-PATHS = ("counts", "windows")
+# windows: the tagger's one-pass window scoring (model/tagger.py), else each window scored as a text;
+# features: word features from Doc.to_array (model/nlp.py), else token by token.
+PATHS = ("counts", "windows", "features")
 
 
 def on(path: str) -> bool:

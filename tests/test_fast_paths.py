@@ -1,5 +1,5 @@
-"""The fast paths give exactly what the plain code gives: the same scores and crisis matches, so speed
-never changes a tag or a crisis flag."""
+"""The fast paths give exactly what the plain code gives: the same features, scores and crisis matches,
+so speed never changes a tag or a crisis flag."""
 
 from __future__ import annotations
 
@@ -16,6 +16,14 @@ def _sample_texts(n: int = 400) -> list[str]:
     texts = [e.text for e in load_seed()][:n]
     return texts + ["", " ", "Zoë — naïve café ☕️ — didn’t go", "ǅ İ ﬁ Cancelled CANCELLED 3", "\n\nnot\n x",
                     "I'm not scared, but I keep cancelling. Never again! no", "nothing nobody n't nt cannot"]
+
+
+def test_fast_features_equal_the_plain_token_by_token_ones():
+    from unstuck.model.nlp import SENTENCE_BREAK, doc_features, get_nlp, token_feature
+
+    for doc in get_nlp().pipe(_sample_texts()):
+        parts = [" ".join(f for f in map(token_feature, sentence) if f) for sentence in doc.sents]
+        assert doc_features(doc) == f" {SENTENCE_BREAK} ".join(p for p in parts if p)
 
 
 def test_fast_scores_equal_the_pipelines_exactly():
