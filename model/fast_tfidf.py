@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from unstuck.model.fast_paths import on
+
 
 class FastTfidf:
     """`vectorizer.transform(texts)` for a fitted `TfidfVectorizer`, the same matrix, several times faster.
@@ -32,6 +34,7 @@ class FastTfidf:
                          and vectorizer.strip_accents is None)
         self.empty = np.zeros(0, dtype=np.int64)
         self.ids: dict[str, object] = {}
+        self.counter = None  # scikit-learn's own counting, for UNSTUCK_PLAIN=counts
 
     @staticmethod
     def fits(vectorizer) -> bool:
@@ -50,12 +53,23 @@ class FastTfidf:
         import numpy as np
         from scipy import sparse
 
+        # kept: a word's n-gram ids are found once, where scikit-learn looks up every n-gram of every text
+        if not on("counts"):
+            return self._library_counts(texts)
         rows, columns, counts = self._count_per_word(texts) if self.per_word else self._count(texts)
         matrix = sparse.csr_matrix((counts, (rows, columns)), shape=(len(texts), len(self.vocabulary)),
                                    dtype=np.float64)
         matrix.sum_duplicates()
         matrix.sort_indices()
         return matrix
+
+    def _library_counts(self, texts: list[str]):
+        import numpy as np
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        if self.counter is None:
+            self.counter = CountVectorizer(analyzer=self.analyze, vocabulary=self.vocabulary, dtype=np.float64)
+        return self.counter.transform(texts)
 
     def weigh(self, matrix):
         """Counts to TF-IDF, as TfidfTransformer does (changes `matrix`)."""

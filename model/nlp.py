@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numpy
 import spacy
 from spacy.attrs import LEMMA, ORTH, SENT_START
-from spacy.lang.en import English
-from spacy.lang.en.lemmatizer import EnglishLemmatizer
 from spacy.language import Language
 from spacy.tokens import Doc, Token
+
+from unstuck.model.fast_paths import on
 
 NEGATION_CUES = frozenset(
     "not n't never no none nothing nobody nowhere neither nor without hardly barely cannot nt".split()
@@ -23,8 +22,7 @@ NEGATION_CUES = frozenset(
 SCOPE_BREAKERS = frozenset("but however though although yet except until because so and".split())
 SCOPE_LENGTH = 5
 MAX_CHARS = 200_000
-
-CACHE_LIMIT = 500_000  # distinct words (or word/lemma pairs) a per-process cache keeps before starting over
+CACHE_LIMIT = 500_000  # distinct word/lemma pairs the feature cache keeps before starting over
 
 # `token._.negated` is kept per Doc, as the set of negated token indices (`doc._.negated_tokens`), so
 # that `doc_features` reads a Doc's negation once instead of through one Token per token.
@@ -50,94 +48,29 @@ def _set_negated(token: Token, value: bool) -> None:
 if not Token.has_extension("negated"):
     Token.set_extension("negated", getter=_get_negated, setter=_set_negated)
 
-# What a word does to a negation scope depends on the word alone, so it is worked out once per
-# distinct word (ORTH) and kept: a Doc then costs one dict look-up per token.
-_BREAK, _CUE, _SPACE, _WORD = range(4)
-_SCOPE_ROLE: dict[int, int] = {}
-
-
-def _scope_role(token: Token) -> int:
-    lower = token.lower_
-    if token.is_punct or lower in SCOPE_BREAKERS or "\n" in token.text:
-        return _BREAK
-    if lower in NEGATION_CUES or lower.replace("\u2019", "'") == "n't":
-        return _CUE
-    return _SPACE if token.is_space else _WORD
-
 
 @Language.component("unstuck_negation")
 def mark_negation(doc: Doc) -> Doc:
     """Mark tokens inside a negation's scope: up to five words after a cue, stopping at punctuation
     or a contrast word. "I'm not scared anymore" marks "scared", so it cannot look like "I'm scared"."""
-    roles = _SCOPE_ROLE
-    if len(roles) > CACHE_LIMIT:
-        roles.clear()
-    negated = doc._.negated_tokens
     remaining = 0
-    for i, orth in enumerate(doc.to_array(ORTH).tolist()):
-        role = roles.get(orth)
-        if role is None:
-            role = roles[orth] = _scope_role(doc[i])
-        if role == _BREAK:
+    for token in doc:
+        lower = token.lower_
+        if token.is_punct or lower in SCOPE_BREAKERS or "\n" in token.text:
             remaining = 0
-        elif role == _CUE:
+        elif lower in NEGATION_CUES or lower.replace("\u2019", "'") == "n't":
             remaining = SCOPE_LENGTH
-        elif remaining and role == _WORD:
-            if negated is None:
-                negated = doc._.negated_tokens = {}
-            negated[i] = True
+        elif remaining and not token.is_space:
+            token._.negated = True
             remaining -= 1
     return doc
-
-
-class LookupLemmatizer(EnglishLemmatizer):
-    """spaCy's English lemmatizer in lookup mode, giving the same lemmas several times faster: a word's
-    lemma (the lookup table's entry for its text) is looked up once and kept, and a Doc's lemmas are
-    written with one `Doc.from_array`. It runs twice per entry (here, and on the crisis screen's
-    lower-cased copy). Other modes, `overwrite`, and a missing table go to spaCy's own code."""
-
-    def __call__(self, doc: Doc) -> Doc:
-        if self.mode != "lookup" or self.overwrite or not self.lookups.has_table("lemma_lookup"):
-            return super().__call__(doc)
-        try:
-            return self._set_lemmas(doc, self.lookups.get_table("lemma_lookup"))
-        except Exception as err:
-            self.get_error_handler()(self.name, self, [doc], err)
-
-    def _set_lemmas(self, doc: Doc, table) -> Doc:
-        strings = doc.vocab.strings
-        cache = self.__dict__.get("_unstuck_cache")
-        if cache is None or cache[0] is not table or cache[1] is not strings or len(cache[2]) > CACHE_LIMIT:
-            cache = self._unstuck_cache = (table, strings, {})
-        lemma_of = cache[2]
-        lemmas = []
-        for orth, lemma in doc.to_array([ORTH, LEMMA]).tolist():
-            if lemma == 0:  # as spaCy's: only tokens without a lemma yet
-                lemma = lemma_of.get(orth)
-                if lemma is None:
-                    text = strings[orth]
-                    found = table.get(text, text)
-                    lemma = lemma_of[orth] = strings.add(found if isinstance(found, str) else found[0])
-            lemmas.append(lemma)
-        if lemmas:
-            doc.from_array([LEMMA], numpy.array(lemmas, dtype="uint64").reshape(-1, 1))
-        return doc
-
-
-@English.factory(
-    "unstuck_lookup_lemmatizer", assigns=["token.lemma"],
-    default_config={"model": None, "mode": "lookup", "overwrite": False,
-                    "scorer": {"@scorers": "spacy.lemmatizer_scorer.v1"}},
-)
-def make_lookup_lemmatizer(nlp: Language, model, name: str, mode: str, overwrite: bool, scorer):
-    return LookupLemmatizer(nlp.vocab, model, name, mode=mode, overwrite=overwrite, scorer=scorer)
 
 
 def build_nlp() -> Language:
     nlp = spacy.blank("en")
     nlp.max_length = MAX_CHARS + 1
     nlp.add_pipe("sentencizer")
-    nlp.add_pipe("unstuck_lookup_lemmatizer", name="lemmatizer", config={"mode": "lookup"})
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     nlp.add_pipe("unstuck_negation")
     nlp.initialize()
     return nlp
@@ -177,11 +110,12 @@ SENTENCE_BREAK = "<s>"
 
 def doc_features(doc: Doc) -> str:
     """The document as a space-separated string of word features, with `<s>` between sentences."""
-    if "sents" not in doc.user_hooks and doc.has_annotation("SENT_START"):
+    # kept: no Token object per token, and a word's feature is worked out once, not at every occurrence
+    if on("features") and "sents" not in doc.user_hooks and doc.has_annotation("SENT_START"):
         return _doc_features_fast(doc)
     parts = []
     for sentence in doc.sents:
-        words = [f for f in (token_feature(t) for t in sentence) if f]
+        words = [f for f in map(token_feature, sentence) if f]
         if words:
             parts.append(" ".join(words))
     return f" {SENTENCE_BREAK} ".join(parts)

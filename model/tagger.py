@@ -16,6 +16,7 @@ from unstuck.data.taxonomy import LABEL_IDS, Audience, default_taxonomy
 from unstuck.model import store
 from unstuck.model.artifact import REMEDY, SHIPPED_REMEDY, Manifest, ModelError, load_model
 from unstuck.model.evidence import find_evidence, token_weights
+from unstuck.model.fast_paths import on
 from unstuck.model.fast_tfidf import FastTfidf, fast_blocks, membership, same, stack
 from unstuck.model.features import windowed_proba
 from unstuck.model.nlp import MAX_CHARS, SENTENCE_BREAK, doc_features, get_nlp
@@ -117,7 +118,8 @@ class Tagger:
     def predict_proba(self, docs: list):
         """Per-label scores for parsed Docs: the pipeline's, over the entry and its windows."""
         features = [doc_features(doc) for doc in docs]
-        if self._fast is not None and self._fast.windows_exact:
+        # kept: one pass counts each sentence once for the entry and all its windows, not once per window
+        if self._fast is not None and self._fast.windows_exact and on("windows"):
             return self._fast.windowed_proba(features, self.window, self.window_weight)
         return windowed_proba(self._score_features, features, self.window, self.window_weight)
 
@@ -186,6 +188,8 @@ class _FastScores:
             from unstuck.model.features import SpacyFeaturizer
 
             if not isinstance(pipeline, Pipeline) or len(pipeline.steps) != 3:
+                return None
+            if not (on("counts") or on("windows")):
                 return None
             (_, featurizer), (_, union), (_, classifier) = pipeline.steps
             if (type(featurizer) is not SpacyFeaturizer or type(union) is not FeatureUnion

@@ -1,5 +1,5 @@
-"""The fast paths give exactly what the plain code gives: the same lemmas, features, scores and crisis
-matches, so speed never changes a tag or a crisis flag."""
+"""The fast paths give exactly what the plain code gives: the same features, scores and crisis matches,
+so speed never changes a tag or a crisis flag."""
 
 from __future__ import annotations
 
@@ -24,19 +24,6 @@ def test_fast_features_equal_the_plain_token_by_token_ones():
     for doc in get_nlp().pipe(_sample_texts()):
         parts = [" ".join(f for f in map(token_feature, sentence) if f) for sentence in doc.sents]
         assert doc_features(doc) == f" {SENTENCE_BREAK} ".join(p for p in parts if p)
-
-
-def test_fast_lemmatizer_gives_spacys_lookup_lemmas():
-    import spacy
-
-    from unstuck.model.nlp import get_nlp
-
-    reference = spacy.blank("en")
-    reference.add_pipe("lemmatizer", config={"mode": "lookup"})
-    reference.initialize()
-    texts = _sample_texts()
-    for ours, theirs in zip(get_nlp().pipe(texts), reference.pipe(texts)):
-        assert [t.lemma_ for t in ours] == [t.lemma_ for t in theirs]
 
 
 def test_fast_scores_equal_the_pipelines_exactly():
@@ -108,3 +95,27 @@ def test_fast_paths_one_pass_windows_equal_scoring_each_window_exactly():
     for size in (1, 2, 3):
         assert np.array_equal(tagger._fast.windowed_proba(features, size, 0.8),
                               windowed_proba(tagger._score_features, features, size, 0.8))
+
+
+def test_fast_paths_off_tag_a_batch_exactly_as_on(tmp_path):
+    """UNSTUCK_PLAIN=all runs the library code each fast path stands in for: the same output, byte for
+    byte, evidence included, on short entries and long ones of many sentences."""
+    import os
+    import subprocess
+    import sys
+
+    from unstuck.data import SEED_DIR
+
+    rambles = [json.loads(line)["text"] for line in (SEED_DIR / "ramble.jsonl").read_text().splitlines()[:40]]
+    source = tmp_path / "entries.jsonl"
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in _sample_texts(200) + rambles if t.strip()))
+    outputs = []
+    for plain in ("", "all"):
+        out = tmp_path / f"tagged-{plain or 'fast'}.jsonl"
+        env = {**os.environ, "UNSTUCK_HOME": str(tmp_path / "home"), "UNSTUCK_PLAIN": plain}
+        done = subprocess.run([sys.executable, "-c", "from unstuck.cli.app import main; main()", "batch",
+                               str(source), "-o", str(out), "--evidence"],
+                              capture_output=True, text=True, env=env, timeout=600)
+        assert done.returncode == 0, done.stderr[-500:]
+        outputs.append(out.read_text(encoding="utf-8"))
+    assert outputs[0] == outputs[1]
