@@ -42,8 +42,9 @@ from unstuck.data.errors import InputError
 from unstuck.model.crisis_model import KIND as MODEL_KIND, RULE_ID as MODEL_RULE
 
 PATTERNS_PATH = DATA_DIR / "crisis_patterns.toml"
-SECTIONS = ("rule", "figurative", "denial", "resolved", "over")
+SECTIONS = ("rule", "figurative", "other", "denial", "resolved", "over", "asked")
 SAFETY = "safety"  # the kind of rule that raises the safety concern (someone hurting the writer now)
+ANSWER_WORDS = 4  # a "no" this early in the sentence after a question answers it ("Never have.", "I said no")
 MAX_WINDOW = 3  # sentences: the model scores each run of one to three sentences, and the whole entry
 
 
@@ -79,9 +80,14 @@ class CrisisScreen:
         self.hedges = frozenset(w.lower() for w in config.get("hedges", []))
         self.present = frozenset(w.lower() for w in config.get("present", []))
         self.over_present = frozenset(w.lower() for w in config.get("over_present", []))
+        self.first_person = frozenset(w.lower() for w in config.get("first_person", []))
+        self.answered_no = frozenset(w.lower() for w in config.get("answered_no", []))
+        self.replies = frozenset(w.lower() for w in config.get("replies", []))
+        self.answered_yes = frozenset(w.lower() for w in config.get("answered_yes", []))
         rules = config.get("rule", [])
         self.strong = frozenset(str(r.get("id")) for r in rules if r.get("strong"))  # figurative spans can't drop
         self.yields = frozenset(str(r.get("id")) for r in rules if r.get("yields_to_safety"))
+        self.self_only = frozenset(str(r.get("id")) for r in rules if r.get("self_only"))  # need "I" in the sentence
         lemmatizer = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None
         self.matchers = {section: _build(nlp, lemmatizer, section, config.get(section, []), self.kinds)
                          for section in SECTIONS}
@@ -129,7 +135,8 @@ class CrisisScreen:
             return set()
         shadow = words.shadow()
         found = {s: self._section(doc, shadow, words, s) if s in sections else [] for s in SECTIONS}
-        spans = found["figurative"] + [d for d in found["denial"] if not self._hedged(d)]
+        spans = found["figurative"] + found["other"] + [d for d in found["denial"] if not self._hedged(d)]
+        spans += [a for a in found["asked"] if self._answered_no(a)]
         spans += [m for m in found["resolved"] if self._resolved(m, [m], self.present)]
         spans += [m for m in found["over"] if self._resolved(m, [m], self.over_present)]
         spans += [m for m in found["rule"] if self.kinds.get(m.label_) == SAFETY]
@@ -152,7 +159,11 @@ class CrisisScreen:
         kept = []
         for span in _dedupe(writer_abuse) + _dedupe([c for c in candidates if c not in writer_abuse]):
             kind = self.kinds.get(span.label_, "")
-            if span.label_ not in self.strong and _overlaps(span, found["figurative"]):
+            if span.label_ not in self.strong and _overlaps(span, found["figurative"] + found["other"]):
+                continue
+            if span.label_ in self.self_only and not self._about_writer(span):
+                continue
+            if any(self._same_sentence(span, a) and self._answered_no(a) for a in found["asked"]):
                 continue
             if any(_overlaps(span, [d]) and not self._hedged(d) for d in found["denial"]):
                 continue
@@ -179,6 +190,27 @@ class CrisisScreen:
         sentence = denial.sent if denial.doc.has_annotation("SENT_START") else denial.doc[:]
         after = denial.doc[denial.end : sentence.end]
         return any(t.lower_ in self.hedges for t in after)
+
+    def _about_writer(self, span: Span) -> bool:
+        """The span's sentence names the writer ("I", "me", "my"...): "suicide" alone may be news or advice."""
+        return any(t.lower_ in self.first_person for t in _sentence(span))
+
+    def _answered_no(self, asked: Span) -> bool:
+        """A question someone asked the writer ("the GP asked whether I'd thought of...") answered no,
+        after it in its sentence or in the next one, with no yes or hedge there: when unsure, flag."""
+        sentence = _sentence(asked)
+        after = [t.lower_ for t in asked.doc[asked.end : sentence.end]]
+        answer = bool(self.answered_no.intersection(after))
+        if sentence.end < len(asked.doc):
+            following = [t.lower_ for t in _sentence(asked.doc[sentence.end : sentence.end + 1])]
+            after += following
+            answer |= bool(self.answered_no.intersection(following[:ANSWER_WORDS])) or bool(
+                self.replies.intersection(following) and self.answered_no.intersection(following))
+        return answer and not set(after) & (self.answered_yes | self.hedges | self.present)
+
+    @staticmethod
+    def _same_sentence(span: Span, other: Span) -> bool:
+        return _sentence(span).start == _sentence(other).start
 
     def _resolved(self, span: Span, markers: list[Span], present: frozenset[str]) -> bool:
         """True when the span's sentence holds one of `markers` and none of the `present` words."""
@@ -455,6 +487,10 @@ def _dedupe(spans: list[Span]) -> list[Span]:
         seen.add((span.start, span.end))
         unique.append(span)
     return unique
+
+
+def _sentence(span: Span) -> Span:
+    return span.sent if span.doc.has_annotation("SENT_START") else span.doc[:]
 
 
 def _overlaps(span: Span, others: list[Span]) -> bool:
