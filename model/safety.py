@@ -82,6 +82,7 @@ class CrisisScreen:
         self.over_present = frozenset(w.lower() for w in config.get("over_present", []))
         self.first_person = frozenset(w.lower() for w in config.get("first_person", []))
         self.answered_no = frozenset(w.lower() for w in config.get("answered_no", []))
+        self.second_person = frozenset(w.lower() for w in config.get("second_person", []))
         self.replies = frozenset(w.lower() for w in config.get("replies", []))
         self.answered_yes = frozenset(w.lower() for w in config.get("answered_yes", []))
         rules = config.get("rule", [])
@@ -161,7 +162,8 @@ class CrisisScreen:
             kind = self.kinds.get(span.label_, "")
             if span.label_ not in self.strong and _overlaps(span, found["figurative"] + found["other"]):
                 continue
-            if span.label_ in self.self_only and not self._about_writer(span):
+            if kind == "self" and not self._about_writer(span) and (
+                    span.label_ in self.self_only or self._addressed(span)):
                 continue
             if any(self._same_sentence(span, a) and self._answered_no(a) for a in found["asked"]):
                 continue
@@ -194,6 +196,10 @@ class CrisisScreen:
     def _about_writer(self, span: Span) -> bool:
         """The span's sentence names the writer ("I", "me", "my"...): "suicide" alone may be news or advice."""
         return any(t.lower_ in self.first_person for t in _sentence(span))
+
+    def _addressed(self, span: Span) -> bool:
+        """The span's sentence speaks to someone else ("if you're thinking of suicide, call..."), not of the writer."""
+        return any(t.lower_ in self.second_person for t in _sentence(span))
 
     def _answered_no(self, asked: Span) -> bool:
         """A question someone asked the writer ("the GP asked whether I'd thought of...") answered no,
