@@ -26,7 +26,7 @@ The entry is flagged when any candidate survives.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -34,12 +34,12 @@ import numpy
 from spacy.attrs import LEMMA, ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
-from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 
 from unstuck.data import DATA_DIR
 from unstuck.data.errors import InputError
 from unstuck.model.crisis_model import KIND as MODEL_KIND, RULE_ID as MODEL_RULE
+from unstuck.model.prefilter import Anchors
 
 PATTERNS_PATH = DATA_DIR / "crisis_patterns.toml"
 SECTIONS = ("rule", "figurative", "other", "denial", "resolved", "over", "asked")
@@ -262,84 +262,21 @@ def _load(path: Path) -> dict:
 
 @dataclass
 class _Section:
-    """One section's matchers. Token patterns are slow (their IN lists are checked in Python), so
-    each has its own Matcher and runs only where it could match: on the sentences (with their
-    neighbours) holding a word of its least common required token, and only if the entry holds a
-    word of every other required token. A pattern with no required word runs on the whole entry."""
+    """One section's matchers: PhraseMatchers on lower forms and on lemmas, and one Matcher per token
+    pattern, each run only where `anchors` (`unstuck.model.prefilter`) says it could match."""
 
     lower: PhraseMatcher
     lemma: PhraseMatcher
-    patterns: list[tuple[list[frozenset[int]], Matcher]]
-    index: dict[int, list[int]] = field(default_factory=dict)  # anchor word's hash -> patterns it wakes
-    # anchor word's hash -> the word sets of the phrases and patterns it anchors: each can only match
-    # an entry holding a word of every one of its sets
-    needs: dict[int, list[list[frozenset[int]]]] = field(default_factory=dict)
-    always: bool = False  # a pattern with no required word could match anything
-
-    def add(self, required: list[frozenset[str]], matcher: Matcher) -> None:
-        """`required`: the value sets of the pattern's required tokens, least common first. Kept as
-        string hashes, the form `_FoldedEntry` reads an entry's words in."""
-        hashed = [frozenset(get_string_id(w) for w in values) for values in required]
-        for word in hashed[0] if hashed else ():
-            self.index.setdefault(word, []).append(len(self.patterns))
-            self.needs.setdefault(word, []).append(hashed[1:])
-        self.always |= not hashed
-        self.patterns.append((hashed, matcher))
-
-    def add_phrase(self, words: list[str]) -> None:
-        """A phrase's words (lower forms, or lemmas): it needs every one of them."""
-        anchor, *others = sorted(set(words), key=_commonness)
-        self.needs.setdefault(get_string_id(anchor), []).append([frozenset([get_string_id(w)]) for w in others])
+    patterns: list[Matcher]
+    anchors: Anchors
 
     def could_match(self, everything: set[int]) -> bool:
-        """False when no phrase or pattern of this section can match: each needs a word the entry lacks."""
-        if self.always:
-            return True
-        needs = self.needs
-        return any(all(not everything.isdisjoint(v) for v in rest)
-                   for anchor in everything & needs.keys() for rest in needs[anchor])
-
-
-ANCHOR_KEYS = ("LOWER", "LEMMA", "ORTH", "TEXT", "NORM")
-
-
-def _required(pattern: list[dict], commonness) -> list[frozenset[str]]:
-    """The value sets of the pattern's required tokens that name words, least common first: a text
-    can only match if it holds a word of every one of them."""
-    found = []
-    for spec in pattern:
-        if spec.get("OP") not in (None, "1", "+"):
-            continue
-        for key in ANCHOR_KEYS:
-            value = spec.get(key)
-            if isinstance(value, str):
-                values = {value}
-            elif isinstance(value, dict) and set(value) == {"IN"}:
-                values = set(value["IN"])
-            else:
-                continue
-            found.append(frozenset(_fold(v) for v in values))
-            break
-    return sorted(found, key=lambda values: sum(commonness(v) for v in values))
-
-
-@lru_cache(maxsize=1)
-def _word_ranks() -> dict[str, int]:
-    """Word frequency ranks, from the frequency-ordered word list that ships with the vectors."""
-    path = DATA_DIR / "vectors" / "words.txt"
-    words = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    return {w: rank for rank, w in enumerate(words, start=1)}
-
-
-def _commonness(word: str) -> float:
-    if not any(c.isalpha() for c in word):
-        return 1.0  # punctuation and digits are everywhere
-    return 1.0 / _word_ranks().get(word, 50_000)
+        return self.anchors.could_match(everything)
 
 
 def _build(nlp: Language, lemmatizer, section: str, rules: list[dict], kinds: dict[str, str]) -> _Section:
     """A PhraseMatcher on LOWER, one on LEMMA, and anchored token Matchers for one section of the file."""
-    built = _Section(PhraseMatcher(nlp.vocab, attr="LOWER"), PhraseMatcher(nlp.vocab, attr="LEMMA"), [])
+    built = _Section(PhraseMatcher(nlp.vocab, attr="LOWER"), PhraseMatcher(nlp.vocab, attr="LEMMA"), [], Anchors())
     lemmatize = lemmatizer if lemmatizer is not None else (lambda doc: doc)
     for number, rule in enumerate(rules, start=1):
         rule_id = str(rule.get("id") or f"{section}-{number}")
@@ -351,9 +288,9 @@ def _build(nlp: Language, lemmatizer, section: str, rules: list[dict], kinds: di
             built.lower.add(rule_id, lower)
             built.lemma.add(rule_id, lemma)
             for d in lower:
-                built.add_phrase([t.lower_ for t in d])
+                built.anchors.add_phrase([t.lower_ for t in d])
             for d in lemma:
-                built.add_phrase([t.lemma_ for t in d])
+                built.anchors.add_phrase([t.lemma_ for t in d])
         for pattern in rule.get("patterns", []):
             matcher = Matcher(nlp.vocab)
             try:
@@ -361,7 +298,8 @@ def _build(nlp: Language, lemmatizer, section: str, rules: list[dict], kinds: di
             except (ValueError, KeyError) as err:
                 detail = " ".join(line.strip() for line in str(err).splitlines() if line.strip().startswith("-"))
                 raise InputError(PATTERNS_PATH, None, f"{section} {rule_id!r} has a bad pattern {detail}".strip()) from None
-            built.add(_required(pattern, _commonness), matcher)
+            built.patterns.append(matcher)
+            built.anchors.add_pattern(pattern, _fold)
     return built
 
 
@@ -449,40 +387,10 @@ def _spans(doc: Doc, words: _FoldedEntry, section: _Section) -> list[Span]:
     for matcher in (section.lower, section.lemma):
         if len(matcher):
             spans.extend(Span(doc, start, end, label=match_id) for match_id, start, end in matcher(doc))
-    index, per_sentence = section.index, words.per_sentence
-    woken: dict[int, list[int]] = {}
-    for k, found in enumerate(per_sentence):
-        for idx in {i for w in found & index.keys() for i in index[w]}:
-            woken.setdefault(idx, []).append(k)
-    for idx, (required, matcher) in enumerate(section.patterns):
-        if not required:
-            windows = [(0, len(per_sentence) - 1)]
-        elif idx in woken:
-            windows = _windows(len(per_sentence), woken[idx])
-        else:
-            continue
-        for first, last in windows:
-            # a match inside the window needs a word of each required token inside the window
-            if required and len(required) > 1:
-                here = set().union(*per_sentence[first : last + 1])
-                if any(here.isdisjoint(v) for v in required[1:]):
-                    continue
-            a, b = words.bounds[first][0], words.bounds[last][1]
-            spans.extend(Span(doc, a + start, a + end, label=match_id) for match_id, start, end in matcher(doc[a:b]))
+    for idx, first, last in section.anchors.where(words.per_sentence):
+        a, b = words.bounds[first][0], words.bounds[last][1]
+        spans.extend(Span(doc, a + start, a + end, label=match_id) for match_id, start, end in section.patterns[idx](doc[a:b]))
     return spans
-
-
-def _windows(count: int, sentences: list[int]) -> list[tuple[int, int]]:
-    """The given sentences (of `count`) with the sentence either side (a pattern may cross one
-    boundary: "make him pay. physically."), overlapping ranges merged: (first, last) sentence."""
-    ranges: list[list[int]] = []
-    for k in sentences:
-        first, last = max(k - 1, 0), min(k + 1, count - 1)
-        if ranges and first <= ranges[-1][1] + 1:
-            ranges[-1][1] = max(ranges[-1][1], last)
-        else:
-            ranges.append([first, last])
-    return [(a, b) for a, b in ranges]
 
 
 def _dedupe(spans: list[Span]) -> list[Span]:
