@@ -140,8 +140,8 @@ def test_safety_unusable_crisis_model_is_refused_by_tag_and_rebuilt_by_models_re
 
     damaged = tmp_path / "crisis"
     damaged.mkdir()
-    shutil.copy(crisis_model.CRISIS_DIR / "model.json", damaged / "model.json")
-    (damaged / "model.pickle.gz").write_bytes(b"not a model")
+    shutil.copy(crisis_model.CRISIS_DIR / "meta.json", damaged / "meta.json")
+    (damaged / "pipeline.joblib").write_bytes(b"not a model")
     with pytest.raises(crisis_model.CrisisModelError, match="changed"):
         crisis_model.CrisisModel.load(damaged)
     monkeypatch.setattr(crisis_model, "CRISIS_DIR", damaged)
@@ -152,11 +152,11 @@ def test_safety_unusable_crisis_model_is_refused_by_tag_and_rebuilt_by_models_re
         refused = CliRunner().invoke(app, ["tag", "--json", "i looked up how many of my pills it would take"])
         assert refused.exit_code == 2 and len(refused.stderr.splitlines()) == 1
         assert "run `unstuck models rebuild`" in refused.stderr
-        assert not (crisis_model.rebuilt_dir() / "model.json").exists(), "tag rebuilds nothing"
+        assert not (crisis_model.rebuilt_dir() / "meta.json").exists(), "tag rebuilds nothing"
         rebuilt = CliRunner().invoke(app, ["models", "rebuild"])
         assert rebuilt.exit_code == 0 and "rebuilt the shipped crisis model into" in rebuilt.stdout
-        assert (crisis_model.rebuilt_dir() / "model.json").exists()
-        assert (damaged / "model.pickle.gz").read_bytes() == b"not a model", "the shipped file is left alone"
+        assert (crisis_model.rebuilt_dir() / "meta.json").exists()
+        assert (damaged / "pipeline.joblib").read_bytes() == b"not a model", "the shipped file is left alone"
         safety.default_screen.cache_clear()
         result = CliRunner().invoke(app, ["tag", "--json", "i looked up how many of my pills it would take"])
         assert result.exit_code == 0, result.output
