@@ -20,7 +20,7 @@ The entry is flagged when any candidate survives.
    and the whole entry) and flags the entry when a window crosses its threshold (a higher one for
    the shorter windows, and for a whole entry of a few words), unless that window holds a figurative phrase, a plain denial, a resolved or
    over marker, or a safety match. The match names the window. The model only ever adds flags.
-   Measured results: data/crisis/model.json and data/crisis/README.md.
+   Measured results: data/crisis/model/meta.json ("metrics") and data/crisis/README.md.
 """
 
 from __future__ import annotations
