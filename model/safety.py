@@ -88,7 +88,9 @@ class CrisisScreen:
         rules = config.get("rule", [])
         self.strong = frozenset(str(r.get("id")) for r in rules if r.get("strong"))  # figurative spans can't drop
         self.yields = frozenset(str(r.get("id")) for r in rules if r.get("yields_to_safety"))
-        self.self_only = frozenset(str(r.get("id")) for r in rules if r.get("self_only"))  # need "I" in the sentence
+        # a rule with `needs = "LIST"` counts only in a sentence holding a word of that list ("I", a child...)
+        self.needs = {str(r.get("id")): frozenset(w.lower() for w in config.get(str(r["needs"]), []))
+                      for r in rules if r.get("needs")}
         lemmatizer = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None
         self.matchers = {section: _build(nlp, lemmatizer, section, config.get(section, []), self.kinds)
                          for section in SECTIONS}
@@ -162,8 +164,9 @@ class CrisisScreen:
             kind = self.kinds.get(span.label_, "")
             if span.label_ not in self.strong and _overlaps(span, found["figurative"] + found["other"]):
                 continue
-            if kind == "self" and not self._about_writer(span) and (
-                    span.label_ in self.self_only or self._addressed(span)):
+            if span.label_ in self.needs and not self._holds(span, self.needs[span.label_]):
+                continue
+            if kind == "self" and self._addressed(span) and not self._holds(span, self.first_person):
                 continue
             if any(self._same_sentence(span, a) and self._answered_no(a) for a in found["asked"]):
                 continue
@@ -193,9 +196,10 @@ class CrisisScreen:
         after = denial.doc[denial.end : sentence.end]
         return any(t.lower_ in self.hedges for t in after)
 
-    def _about_writer(self, span: Span) -> bool:
-        """The span's sentence names the writer ("I", "me", "my"...): "suicide" alone may be news or advice."""
-        return any(t.lower_ in self.first_person for t in _sentence(span))
+    @staticmethod
+    def _holds(span: Span, words: frozenset[str]) -> bool:
+        """The span's sentence holds one of `words` ("suicide" alone may be news or advice to a friend)."""
+        return any(t.lower_ in words for t in _sentence(span))
 
     def _addressed(self, span: Span) -> bool:
         """The span's sentence speaks to someone else ("if you're thinking of suicide, call..."), not of the writer."""
