@@ -4,23 +4,32 @@ Independent of the classifier and its thresholds; no option turns it off. The ru
 (`data/crisis_patterns.toml`) so a clinician can review them. How a match is kept or dropped:
 
 1. every `[[rule]]` phrase or token pattern that matches is a candidate;
-2. a candidate overlapping a `[[figurative]]` span ("killing time", "dying to see") is dropped;
-3. a candidate overlapping a `[[denial]]` span ("I'm not suicidal") is dropped, unless the same
+2. a candidate overlapping a `[[figurative]]` span ("killing time", "dying to see") or an `[[other]]`
+   span (someone else's past death, news, the topic in the abstract) is dropped, unless its rule is
+   `strong`;
+3. a candidate of a rule with `needs = "LIST"` is dropped unless its sentence holds a word of that
+   list ("suicide" needs the writer: I, me, my); a `kind = "self"` candidate in a sentence that
+   addresses someone else ("you", "your") and names no writer is dropped (advice to a friend);
+4. a candidate in a sentence with an `[[asked]]` question ("the GP asked whether I'd...") answered no
+   right after it, with no yes, hedge or present-risk word there, is dropped;
+5. a candidate overlapping a `[[denial]]` span ("I'm not suicidal") is dropped, unless the same
    sentence hedges after the denial ("probably", "but", "sometimes"...): when unsure, flag;
-4. a candidate in a sentence with a `[[resolved]]` marker ("five years since my attempt") is
+6. a candidate in a sentence with a `[[resolved]]` marker ("five years since my attempt") is
    dropped only when that sentence has no present-tense risk marker (`present` in the file).
 The entry is flagged when any candidate survives.
 
-5. A `kind = "safety"` match (someone hurting the writer now) raises `safety`, not `crisis`; a
+7. A `kind = "safety"` match (someone hurting the writer now) raises `safety`, not `crisis`; a
    `dependent` match on the same words (or a rule marked `yields_to_safety`) gives way to it, and a
    safety match in a sentence with an `[[over]]` marker ("my ex", "as a kid") is dropped unless the
    sentence says it goes on (`over_present`).
-6. When no rule flags an entry (and no safety match explains it), the crisis model
+8. When no rule flags an entry (and no safety match explains it), the crisis model
    (`unstuck.model.crisis_model`) scores each window of it (every run of one to three sentences,
    and the whole entry) and flags the entry when a window crosses its threshold (a higher one for
-   the shorter windows, and for a whole entry of a few words), unless that window holds a figurative phrase, a plain denial, a resolved or
-   over marker, or a safety match. The match names the window. The model only ever adds flags.
+   the shorter windows, and for a whole entry of a few words), unless that window holds a figurative
+   or other span, a question answered no, a plain denial, a resolved or over marker, or a safety
+   match. The match names the window. The model only ever adds flags.
    Measured results: data/crisis/model/meta.json ("metrics") and data/crisis/README.md.
+Which matchers run where is decided from the entry's words first (`unstuck.model.prefilter`).
 """
 
 from __future__ import annotations

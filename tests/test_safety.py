@@ -60,6 +60,28 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
     assert all(text[m.start:m.end] == m.text for m in result.matches)
 
 
+@pytest.mark.parametrize("text", [
+    "Our neighbour's son took his own life in the spring; I brought her soup and we looked at his photos.",
+    "Suicide is never the answer, the leaflet said, and the poster gave a hotline number.",
+    "Texted my cousin back. If you ever feel suicidal, please ring the number on your fridge.",
+    "The nurse asked whether I had thought about hurting myself. No, never, and I said so.",
+    "My abusive ex lives in another country now and we have no contact.",
+    "Revising the lecture on suicide risk assessment for Friday's exam.",
+])
+def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_past(text):
+    assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged  # the rules alone: the model may judge
+
+
+@pytest.mark.parametrize("text", [
+    "I've been suicidal again this week.",
+    "The nurse asked whether I had thought about hurting myself. I said no but honestly yes, every night.",
+    "Took a handful of my sleeping pills last night and woke up sick. Wish I'd swallowed more of them.",
+    "There is child abuse going on next door and nobody rings anyone.",
+])
+def test_safety_the_writer_now_a_question_answered_yes_and_a_dependent_still_fire(text):
+    assert screen(text).flagged
+
+
 def test_safety_plain_denial_does_not_fire_but_a_hedged_one_does():
     assert not screen("I'm not suicidal, just exhausted from the week").flagged
     assert screen("I'm not suicidal, probably, but I don't want to wake up tomorrow").flagged
