@@ -106,8 +106,13 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     # a third blind set, written while the window model was built, read once when it was final:
     # rules 59% recall, 21% false alarms; rules+model 80%, 27% (2026-12-07)
     ("crisis_blind3_test.jsonl", 0.75, 0.30),
+    # Since the issue-16 precision work (2026-12-07) the three sets above are development data: their
+    # misses and false alarms were read for causes. The fourth was written by a helper who saw neither
+    # the rules nor the cases, and measured once when everything was final: rules 59% recall, 14%
+    # false alarms; rules+model 82%, 18%. Never trained or tuned on.
+    ("crisis_blind4_test.jsonl", 0.75, 0.25),
 ])
-def test_safety_blind_sets_never_trained_or_tuned_on(name, min_recall, max_alarms, capsys):
+def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
     cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     flagged = [r.flagged for r in default_screen().screen_many(list(get_nlp().pipe(c["text"] for c in cases)))]
