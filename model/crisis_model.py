@@ -17,7 +17,7 @@ import numpy as np
 
 from unstuck.data import DATA_DIR
 from unstuck.model import store
-from unstuck.model.artifact import META_FILE, ModelError, load_model
+from unstuck.model.artifact import META_FILE, ModelError, load_model, read_manifest
 from unstuck.model.fast_tfidf import FastTfidf, fast_blocks, membership, same, stack
 
 CRISIS_DIR = DATA_DIR / "crisis" / "model"
@@ -58,13 +58,15 @@ class CrisisModel:
         """Load a crisis model directory (checked as `artifact.load_model` checks any) or raise
         CrisisModelError."""
         try:
-            pipeline, manifest = load_model(directory, REMEDY, LABELS, THRESHOLDS)
+            short = read_manifest(directory, REMEDY, LABELS, THRESHOLDS).config.get("short_words", 0)
+            if isinstance(short, bool) or not isinstance(short, int) or not 0 <= short < 1000:
+                raise CrisisModelError(f"{Path(directory) / META_FILE}: short_words is {str(short)[:20]}, not a "
+                                       f"word count; {REMEDY}")
+            pipeline, manifest = load_model(directory, REMEDY, LABELS, THRESHOLDS)  # checks it all again
+        except CrisisModelError:
+            raise
         except ModelError as err:
             raise CrisisModelError(str(err)) from None
-        short = manifest.config.get("short_words", 0)
-        if isinstance(short, bool) or not isinstance(short, int) or not 0 <= short < 1000:
-            raise CrisisModelError(f"{Path(directory) / META_FILE}: short_words is {str(short)[:20]}, not a "
-                                   f"word count; {REMEDY}")
         return cls(pipeline, manifest.thresholds["entry"], manifest.thresholds["window"], short)
 
     def probabilities(self, texts: list[str]) -> list[float]:

@@ -156,6 +156,24 @@ def test_safety_model_cannot_overrule_figurative_language_or_a_plain_denial():
     assert not high.screen(nlp("I'm not suicidal, just exhausted from the week")).flagged
 
 
+@pytest.mark.parametrize("changes, reason", [
+    ({"label_ids": ["crisis", "extra"]}, "other labels"),
+    ({"thresholds": {"entry": 0.3}}, "entry, window"),
+    ({"thresholds": {"entry": 0.3, "window": 1.5}}, "not between 0 and 1"),
+    ({"library_versions": {"numpy": "2.4.6"}}, "scikit-learn"),
+    ({"config": {"short_words": "six"}}, "short_words"),
+])
+def test_safety_crisis_model_manifest_is_checked_before_anything_is_unpickled(payload_model, tmp_path, changes,
+                                                                              reason):
+    from unstuck.model import crisis_model
+
+    crisis = {"label_ids": ["crisis"], "thresholds": {"entry": 0.3, "window": 0.98}, "config": {"short_words": 6}}
+    folder, marker = payload_model(tmp_path / "crisis", **{**crisis, **changes})
+    with pytest.raises(crisis_model.CrisisModelError, match=reason):
+        crisis_model.CrisisModel.load(folder)
+    assert not marker.exists()
+
+
 @pytest.mark.slow
 def test_safety_unusable_crisis_model_is_refused_by_tag_and_rebuilt_by_models_rebuild(tmp_path, monkeypatch):
     import shutil
