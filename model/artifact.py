@@ -130,12 +130,14 @@ def staged_directory(directory: Path) -> Iterator[Path]:
         raise
 
 
-def read_manifest(directory: Path, remedy: str = REMEDY) -> Manifest:
-    """The manifest of a model directory, checked field by field; ModelError naming the problem."""
+def read_manifest(directory: Path, remedy: str = REMEDY, labels: tuple[str, ...] = LABEL_IDS,
+                  threshold_names: tuple[str, ...] | None = None) -> Manifest:
+    """The manifest of a model directory, checked field by field; ModelError naming the problem.
+    `labels` and `threshold_names` (default: one threshold per label): what this kind of model holds."""
     path = Path(directory) / META_FILE
     try:
         raw = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
-        problem = manifest_problem(raw)
+        problem = manifest_problem(raw, labels, threshold_names)
         manifest = None if problem else Manifest(**raw)
     except (FileNotFoundError, NotADirectoryError):
         raise ModelError(f"{directory}: no model here ({META_FILE} missing); {remedy}") from None
@@ -146,21 +148,23 @@ def read_manifest(directory: Path, remedy: str = REMEDY) -> Manifest:
     return manifest
 
 
-def manifest_problem(raw) -> str | None:
+def manifest_problem(raw, labels: tuple[str, ...] = LABEL_IDS, threshold_names: tuple[str, ...] | None = None) -> str | None:
     """What is wrong with a parsed meta.json (wrong format, labels, thresholds, versions), or None."""
+    expected, names = list(labels), list(labels if threshold_names is None else threshold_names)
     if not isinstance(raw, dict):
         return "manifest is damaged (not a JSON object)"
     if raw.get("format", FORMAT) != FORMAT:
         return f"made for model format {str(raw.get('format'))[:20]}; this unstuck reads format {FORMAT}"
-    labels = raw.get("label_ids")
-    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+    theirs = raw.get("label_ids")
+    if not isinstance(theirs, list) or not all(isinstance(x, str) for x in theirs):
         return "manifest has no list of label ids"
-    if labels != list(LABEL_IDS):
-        return f"made for other labels ({_label_difference(labels)})"
+    if theirs != expected:
+        return f"made for other labels ({_label_difference(theirs, expected)})"
     thresholds = raw.get("thresholds")
-    if not isinstance(thresholds, dict) or set(thresholds) != set(LABEL_IDS):
-        return "manifest needs one threshold per label"
-    for label in LABEL_IDS:
+    if not isinstance(thresholds, dict) or set(thresholds) != set(names):
+        return f"manifest needs one threshold for each of {', '.join(names)}" if threshold_names else \
+            "manifest needs one threshold per label"
+    for label in names:
         value = thresholds[label]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
             return f"threshold for {label} is {str(value)[:20]}, not between 0 and 1"
@@ -179,9 +183,9 @@ def manifest_problem(raw) -> str | None:
     return None
 
 
-def _label_difference(theirs: list[str]) -> str:
-    missing = [x for x in LABEL_IDS if x not in theirs]
-    extra = [x for x in theirs if x not in LABEL_IDS]
+def _label_difference(theirs: list[str], ours: list[str]) -> str:
+    missing = [x for x in ours if x not in theirs]
+    extra = [x for x in theirs if x not in ours]
     parts = ([f"missing {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"] if missing else []) + \
             ([f"unknown {', '.join(x[:40] for x in extra[:5])}{' ...' if len(extra) > 5 else ''}"] if extra else [])
     return "; ".join(parts) or "the same labels in another order"
@@ -209,11 +213,12 @@ def version_mismatch(theirs: dict[str, str]) -> str | None:
     return None
 
 
-def load_model(directory: Path, remedy: str = REMEDY):
+def load_model(directory: Path, remedy: str = REMEDY, labels: tuple[str, ...] = LABEL_IDS,
+               threshold_names: tuple[str, ...] | None = None):
     """Return (pipeline, manifest) or raise ModelError ending in `remedy`. Unpickling runs code:
     callers decide whether a directory is trusted (`unstuck.model.store.is_trusted`) first."""
     directory = Path(directory)
-    manifest = read_manifest(directory, remedy)
+    manifest = read_manifest(directory, remedy, labels, threshold_names)
     check_compatible(manifest, directory, remedy)
     pipeline_path = directory / PIPELINE_FILE
     try:

@@ -1,29 +1,29 @@
 """The crisis screen's second net: a small text classifier that can only add a flag to the rules'.
 
-Built by `python -m unstuck.training.crisis` into data/crisis/ (model.pickle.gz, model.json).
-Loading checks the file's sha256 and the scikit-learn and numpy versions it was pickled with. When
-this install cannot use the shipped file, `CrisisModelError` is raised and the CLI rebuilds the
-model once from the shipped cases into the user's data directory (see
-`unstuck.training.workflow.load_tagger`), where `default_model` finds it from then on.
+A model directory like the barrier model's (`unstuck.model.artifact`: meta.json, pipeline.joblib,
+MODEL_CARD.md), built by `python -m unstuck.training.crisis` into data/crisis/model/. Its manifest is
+checked field by field (one label, `crisis`; thresholds `entry` and `window`; versions; sha256)
+before anything is unpickled. When this install cannot use it, `CrisisModelError` says why, and
+`unstuck models rebuild` rebuilds it from the shipped cases into the user's models directory, where
+`default_model` finds it from then on.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
-import pickle
-
-import numpy as np
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from unstuck.data import DATA_DIR
 from unstuck.model import store
-from unstuck.model.artifact import ModelError
+from unstuck.model.artifact import META_FILE, ModelError, load_model, read_manifest
 from unstuck.model.fast_tfidf import FastTfidf, fast_blocks, membership, same, stack
 
-CRISIS_DIR = DATA_DIR / "crisis"
-MODEL_FILE, META_FILE = "model.pickle.gz", "model.json"
+CRISIS_DIR = DATA_DIR / "crisis" / "model"
+LABELS = ("crisis",)
+THRESHOLDS = ("entry", "window")  # a whole entry's; a shorter window's (and a short entry's)
+REMEDY = "the crisis screen needs it"  # the CLI adds how to rebuild it
 REBUILT = "rebuilt-crisis"  # under the user's models directory
 RULE_ID, KIND = "crisis_model", "model"
 # Texts on which the fast scoring path must give exactly the pipeline's numbers when loaded.
@@ -55,26 +55,19 @@ class CrisisModel:
 
     @classmethod
     def load(cls, directory: Path = CRISIS_DIR) -> "CrisisModel":
-        """Load a crisis model directory or raise CrisisModelError."""
-        from unstuck.data.formats import file_sha256
-        from unstuck.model.artifact import version_mismatch
-
-        directory = Path(directory)
+        """Load a crisis model directory (checked as `artifact.load_model` checks any) or raise
+        CrisisModelError."""
         try:
-            meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-            model_path = directory / MODEL_FILE
-            mismatch = version_mismatch(meta.get("library_versions", {}))
-            if mismatch:
-                raise CrisisModelError(f"{directory}: crisis model built with {mismatch}")
-            if file_sha256(model_path) != meta.get("sha256"):
-                raise CrisisModelError(f"{model_path}: crisis model file is missing, truncated or changed")
-            with gzip.open(model_path, "rb") as handle:
-                return cls(pickle.load(handle), meta["threshold"], meta.get("window_threshold"),
-                           int(meta.get("short_words", 0)))
+            short = read_manifest(directory, REMEDY, LABELS, THRESHOLDS).config.get("short_words", 0)
+            if isinstance(short, bool) or not isinstance(short, int) or not 0 <= short < 1000:
+                raise CrisisModelError(f"{Path(directory) / META_FILE}: short_words is {str(short)[:20]}, not a "
+                                       f"word count; {REMEDY}")
+            pipeline, manifest = load_model(directory, REMEDY, LABELS, THRESHOLDS)  # checks it all again
         except CrisisModelError:
             raise
-        except Exception as err:  # missing, damaged or unreadable: all mean the same to a user
-            raise CrisisModelError(f"{directory}: crisis model cannot be read ({type(err).__name__})") from None
+        except ModelError as err:
+            raise CrisisModelError(str(err)) from None
+        return cls(pipeline, manifest.thresholds["entry"], manifest.thresholds["window"], short)
 
     def probabilities(self, texts: list[str]) -> list[float]:
         if not texts:

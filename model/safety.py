@@ -4,29 +4,38 @@ Independent of the classifier and its thresholds; no option turns it off. The ru
 (`data/crisis_patterns.toml`) so a clinician can review them. How a match is kept or dropped:
 
 1. every `[[rule]]` phrase or token pattern that matches is a candidate;
-2. a candidate overlapping a `[[figurative]]` span ("killing time", "dying to see") is dropped;
-3. a candidate overlapping a `[[denial]]` span ("I'm not suicidal") is dropped, unless the same
+2. a candidate overlapping a `[[figurative]]` span ("killing time", "dying to see") or an `[[other]]`
+   span (someone else's past death, news, the topic in the abstract) is dropped, unless its rule is
+   `strong`;
+3. a candidate of a rule with `needs = "LIST"` is dropped unless its sentence holds a word of that
+   list ("suicide" needs the writer: I, me, my); a `kind = "self"` candidate in a sentence that
+   addresses someone else ("you", "your") and names no writer is dropped (advice to a friend);
+4. a candidate in a sentence with an `[[asked]]` question ("the GP asked whether I'd...") answered no
+   right after it, with no yes, hedge or present-risk word there, is dropped;
+5. a candidate overlapping a `[[denial]]` span ("I'm not suicidal") is dropped, unless the same
    sentence hedges after the denial ("probably", "but", "sometimes"...): when unsure, flag;
-4. a candidate in a sentence with a `[[resolved]]` marker ("five years since my attempt") is
+6. a candidate in a sentence with a `[[resolved]]` marker ("five years since my attempt") is
    dropped only when that sentence has no present-tense risk marker (`present` in the file).
 The entry is flagged when any candidate survives.
 
-5. A `kind = "safety"` match (someone hurting the writer now) raises `safety`, not `crisis`; a
+7. A `kind = "safety"` match (someone hurting the writer now) raises `safety`, not `crisis`; a
    `dependent` match on the same words (or a rule marked `yields_to_safety`) gives way to it, and a
    safety match in a sentence with an `[[over]]` marker ("my ex", "as a kid") is dropped unless the
    sentence says it goes on (`over_present`).
-6. When no rule flags an entry (and no safety match explains it), the crisis model
+8. When no rule flags an entry (and no safety match explains it), the crisis model
    (`unstuck.model.crisis_model`) scores each window of it (every run of one to three sentences,
    and the whole entry) and flags the entry when a window crosses its threshold (a higher one for
-   the shorter windows, and for a whole entry of a few words), unless that window holds a figurative phrase, a plain denial, a resolved or
-   over marker, or a safety match. The match names the window. The model only ever adds flags.
-   Measured results: data/crisis/model.json and data/crisis/README.md.
+   the shorter windows, and for a whole entry of a few words), unless that window holds a figurative
+   or other span, a question answered no, a plain denial, a resolved or over marker, or a safety
+   match. The match names the window. The model only ever adds flags.
+   Measured results: data/crisis/model/meta.json ("metrics") and data/crisis/README.md.
+Which matchers run where is decided from the entry's words first (`unstuck.model.prefilter`).
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -34,16 +43,17 @@ import numpy
 from spacy.attrs import LEMMA, ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
-from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 
 from unstuck.data import DATA_DIR
 from unstuck.data.errors import InputError
 from unstuck.model.crisis_model import KIND as MODEL_KIND, RULE_ID as MODEL_RULE
+from unstuck.model.prefilter import Anchors
 
 PATTERNS_PATH = DATA_DIR / "crisis_patterns.toml"
-SECTIONS = ("rule", "figurative", "denial", "resolved", "over")
+SECTIONS = ("rule", "figurative", "other", "denial", "resolved", "over", "asked")
 SAFETY = "safety"  # the kind of rule that raises the safety concern (someone hurting the writer now)
+ANSWER_WORDS = 4  # a "no" this early in the sentence after a question answers it ("Never have.", "I said no")
 MAX_WINDOW = 3  # sentences: the model scores each run of one to three sentences, and the whole entry
 
 
@@ -79,9 +89,17 @@ class CrisisScreen:
         self.hedges = frozenset(w.lower() for w in config.get("hedges", []))
         self.present = frozenset(w.lower() for w in config.get("present", []))
         self.over_present = frozenset(w.lower() for w in config.get("over_present", []))
+        self.first_person = frozenset(w.lower() for w in config.get("first_person", []))
+        self.answered_no = frozenset(w.lower() for w in config.get("answered_no", []))
+        self.second_person = frozenset(w.lower() for w in config.get("second_person", []))
+        self.replies = frozenset(w.lower() for w in config.get("replies", []))
+        self.answered_yes = frozenset(w.lower() for w in config.get("answered_yes", []))
         rules = config.get("rule", [])
         self.strong = frozenset(str(r.get("id")) for r in rules if r.get("strong"))  # figurative spans can't drop
         self.yields = frozenset(str(r.get("id")) for r in rules if r.get("yields_to_safety"))
+        # a rule with `needs = "LIST"` counts only in a sentence holding a word of that list ("I", a child...)
+        self.needs = {str(r.get("id")): frozenset(w.lower() for w in config.get(str(r["needs"]), []))
+                      for r in rules if r.get("needs")}
         lemmatizer = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None
         self.matchers = {section: _build(nlp, lemmatizer, section, config.get(section, []), self.kinds)
                          for section in SECTIONS}
@@ -129,7 +147,8 @@ class CrisisScreen:
             return set()
         shadow = words.shadow()
         found = {s: self._section(doc, shadow, words, s) if s in sections else [] for s in SECTIONS}
-        spans = found["figurative"] + [d for d in found["denial"] if not self._hedged(d)]
+        spans = found["figurative"] + found["other"] + [d for d in found["denial"] if not self._hedged(d)]
+        spans += [a for a in found["asked"] if self._answered_no(a)]
         spans += [m for m in found["resolved"] if self._resolved(m, [m], self.present)]
         spans += [m for m in found["over"] if self._resolved(m, [m], self.over_present)]
         spans += [m for m in found["rule"] if self.kinds.get(m.label_) == SAFETY]
@@ -152,7 +171,13 @@ class CrisisScreen:
         kept = []
         for span in _dedupe(writer_abuse) + _dedupe([c for c in candidates if c not in writer_abuse]):
             kind = self.kinds.get(span.label_, "")
-            if span.label_ not in self.strong and _overlaps(span, found["figurative"]):
+            if span.label_ not in self.strong and _overlaps(span, found["figurative"] + found["other"]):
+                continue
+            if span.label_ in self.needs and not self._holds(span, self.needs[span.label_]):
+                continue
+            if kind == "self" and self._addressed(span) and not self._holds(span, self.first_person):
+                continue
+            if any(self._same_sentence(span, a) and self._answered_no(a) for a in found["asked"]):
                 continue
             if any(_overlaps(span, [d]) and not self._hedged(d) for d in found["denial"]):
                 continue
@@ -179,6 +204,32 @@ class CrisisScreen:
         sentence = denial.sent if denial.doc.has_annotation("SENT_START") else denial.doc[:]
         after = denial.doc[denial.end : sentence.end]
         return any(t.lower_ in self.hedges for t in after)
+
+    @staticmethod
+    def _holds(span: Span, words: frozenset[str]) -> bool:
+        """The span's sentence holds one of `words` ("suicide" alone may be news or advice to a friend)."""
+        return any(t.lower_ in words for t in _sentence(span))
+
+    def _addressed(self, span: Span) -> bool:
+        """The span's sentence speaks to someone else ("if you're thinking of suicide, call..."), not of the writer."""
+        return any(t.lower_ in self.second_person for t in _sentence(span))
+
+    def _answered_no(self, asked: Span) -> bool:
+        """A question someone asked the writer ("the GP asked whether I'd thought of...") answered no,
+        after it in its sentence or in the next one, with no yes or hedge there: when unsure, flag."""
+        sentence = _sentence(asked)
+        after = [t.lower_ for t in asked.doc[asked.end : sentence.end]]
+        answer = bool(self.answered_no.intersection(after))
+        if sentence.end < len(asked.doc):
+            following = [t.lower_ for t in _sentence(asked.doc[sentence.end : sentence.end + 1])]
+            after += following
+            answer |= bool(self.answered_no.intersection(following[:ANSWER_WORDS])) or bool(
+                self.replies.intersection(following) and self.answered_no.intersection(following))
+        return answer and not set(after) & (self.answered_yes | self.hedges | self.present)
+
+    @staticmethod
+    def _same_sentence(span: Span, other: Span) -> bool:
+        return _sentence(span).start == _sentence(other).start
 
     def _resolved(self, span: Span, markers: list[Span], present: frozenset[str]) -> bool:
         """True when the span's sentence holds one of `markers` and none of the `present` words."""
@@ -224,84 +275,21 @@ def _load(path: Path) -> dict:
 
 @dataclass
 class _Section:
-    """One section's matchers. Token patterns are slow (their IN lists are checked in Python), so
-    each has its own Matcher and runs only where it could match: on the sentences (with their
-    neighbours) holding a word of its least common required token, and only if the entry holds a
-    word of every other required token. A pattern with no required word runs on the whole entry."""
+    """One section's matchers: PhraseMatchers on lower forms and on lemmas, and one Matcher per token
+    pattern, each run only where `anchors` (`unstuck.model.prefilter`) says it could match."""
 
     lower: PhraseMatcher
     lemma: PhraseMatcher
-    patterns: list[tuple[list[frozenset[int]], Matcher]]
-    index: dict[int, list[int]] = field(default_factory=dict)  # anchor word's hash -> patterns it wakes
-    # anchor word's hash -> the word sets of the phrases and patterns it anchors: each can only match
-    # an entry holding a word of every one of its sets
-    needs: dict[int, list[list[frozenset[int]]]] = field(default_factory=dict)
-    always: bool = False  # a pattern with no required word could match anything
-
-    def add(self, required: list[frozenset[str]], matcher: Matcher) -> None:
-        """`required`: the value sets of the pattern's required tokens, least common first. Kept as
-        string hashes, the form `_FoldedEntry` reads an entry's words in."""
-        hashed = [frozenset(get_string_id(w) for w in values) for values in required]
-        for word in hashed[0] if hashed else ():
-            self.index.setdefault(word, []).append(len(self.patterns))
-            self.needs.setdefault(word, []).append(hashed[1:])
-        self.always |= not hashed
-        self.patterns.append((hashed, matcher))
-
-    def add_phrase(self, words: list[str]) -> None:
-        """A phrase's words (lower forms, or lemmas): it needs every one of them."""
-        anchor, *others = sorted(set(words), key=_commonness)
-        self.needs.setdefault(get_string_id(anchor), []).append([frozenset([get_string_id(w)]) for w in others])
+    patterns: list[Matcher]
+    anchors: Anchors
 
     def could_match(self, everything: set[int]) -> bool:
-        """False when no phrase or pattern of this section can match: each needs a word the entry lacks."""
-        if self.always:
-            return True
-        needs = self.needs
-        return any(all(not everything.isdisjoint(v) for v in rest)
-                   for anchor in everything & needs.keys() for rest in needs[anchor])
-
-
-ANCHOR_KEYS = ("LOWER", "LEMMA", "ORTH", "TEXT", "NORM")
-
-
-def _required(pattern: list[dict], commonness) -> list[frozenset[str]]:
-    """The value sets of the pattern's required tokens that name words, least common first: a text
-    can only match if it holds a word of every one of them."""
-    found = []
-    for spec in pattern:
-        if spec.get("OP") not in (None, "1", "+"):
-            continue
-        for key in ANCHOR_KEYS:
-            value = spec.get(key)
-            if isinstance(value, str):
-                values = {value}
-            elif isinstance(value, dict) and set(value) == {"IN"}:
-                values = set(value["IN"])
-            else:
-                continue
-            found.append(frozenset(_fold(v) for v in values))
-            break
-    return sorted(found, key=lambda values: sum(commonness(v) for v in values))
-
-
-@lru_cache(maxsize=1)
-def _word_ranks() -> dict[str, int]:
-    """Word frequency ranks, from the frequency-ordered word list that ships with the vectors."""
-    path = DATA_DIR / "vectors" / "words.txt"
-    words = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    return {w: rank for rank, w in enumerate(words, start=1)}
-
-
-def _commonness(word: str) -> float:
-    if not any(c.isalpha() for c in word):
-        return 1.0  # punctuation and digits are everywhere
-    return 1.0 / _word_ranks().get(word, 50_000)
+        return self.anchors.could_match(everything)
 
 
 def _build(nlp: Language, lemmatizer, section: str, rules: list[dict], kinds: dict[str, str]) -> _Section:
     """A PhraseMatcher on LOWER, one on LEMMA, and anchored token Matchers for one section of the file."""
-    built = _Section(PhraseMatcher(nlp.vocab, attr="LOWER"), PhraseMatcher(nlp.vocab, attr="LEMMA"), [])
+    built = _Section(PhraseMatcher(nlp.vocab, attr="LOWER"), PhraseMatcher(nlp.vocab, attr="LEMMA"), [], Anchors())
     lemmatize = lemmatizer if lemmatizer is not None else (lambda doc: doc)
     for number, rule in enumerate(rules, start=1):
         rule_id = str(rule.get("id") or f"{section}-{number}")
@@ -313,9 +301,9 @@ def _build(nlp: Language, lemmatizer, section: str, rules: list[dict], kinds: di
             built.lower.add(rule_id, lower)
             built.lemma.add(rule_id, lemma)
             for d in lower:
-                built.add_phrase([t.lower_ for t in d])
+                built.anchors.add_phrase([t.lower_ for t in d])
             for d in lemma:
-                built.add_phrase([t.lemma_ for t in d])
+                built.anchors.add_phrase([t.lemma_ for t in d])
         for pattern in rule.get("patterns", []):
             matcher = Matcher(nlp.vocab)
             try:
@@ -323,7 +311,8 @@ def _build(nlp: Language, lemmatizer, section: str, rules: list[dict], kinds: di
             except (ValueError, KeyError) as err:
                 detail = " ".join(line.strip() for line in str(err).splitlines() if line.strip().startswith("-"))
                 raise InputError(PATTERNS_PATH, None, f"{section} {rule_id!r} has a bad pattern {detail}".strip()) from None
-            built.add(_required(pattern, _commonness), matcher)
+            built.patterns.append(matcher)
+            built.anchors.add_pattern(pattern, _fold)
     return built
 
 
@@ -411,40 +400,10 @@ def _spans(doc: Doc, words: _FoldedEntry, section: _Section) -> list[Span]:
     for matcher in (section.lower, section.lemma):
         if len(matcher):
             spans.extend(Span(doc, start, end, label=match_id) for match_id, start, end in matcher(doc))
-    index, per_sentence = section.index, words.per_sentence
-    woken: dict[int, list[int]] = {}
-    for k, found in enumerate(per_sentence):
-        for idx in {i for w in found & index.keys() for i in index[w]}:
-            woken.setdefault(idx, []).append(k)
-    for idx, (required, matcher) in enumerate(section.patterns):
-        if not required:
-            windows = [(0, len(per_sentence) - 1)]
-        elif idx in woken:
-            windows = _windows(len(per_sentence), woken[idx])
-        else:
-            continue
-        for first, last in windows:
-            # a match inside the window needs a word of each required token inside the window
-            if required and len(required) > 1:
-                here = set().union(*per_sentence[first : last + 1])
-                if any(here.isdisjoint(v) for v in required[1:]):
-                    continue
-            a, b = words.bounds[first][0], words.bounds[last][1]
-            spans.extend(Span(doc, a + start, a + end, label=match_id) for match_id, start, end in matcher(doc[a:b]))
+    for idx, first, last in section.anchors.where(words.per_sentence):
+        a, b = words.bounds[first][0], words.bounds[last][1]
+        spans.extend(Span(doc, a + start, a + end, label=match_id) for match_id, start, end in section.patterns[idx](doc[a:b]))
     return spans
-
-
-def _windows(count: int, sentences: list[int]) -> list[tuple[int, int]]:
-    """The given sentences (of `count`) with the sentence either side (a pattern may cross one
-    boundary: "make him pay. physically."), overlapping ranges merged: (first, last) sentence."""
-    ranges: list[list[int]] = []
-    for k in sentences:
-        first, last = max(k - 1, 0), min(k + 1, count - 1)
-        if ranges and first <= ranges[-1][1] + 1:
-            ranges[-1][1] = max(ranges[-1][1], last)
-        else:
-            ranges.append([first, last])
-    return [(a, b) for a, b in ranges]
 
 
 def _dedupe(spans: list[Span]) -> list[Span]:
@@ -455,6 +414,10 @@ def _dedupe(spans: list[Span]) -> list[Span]:
         seen.add((span.start, span.end))
         unique.append(span)
     return unique
+
+
+def _sentence(span: Span) -> Span:
+    return span.sent if span.doc.has_annotation("SENT_START") else span.doc[:]
 
 
 def _overlaps(span: Span, others: list[Span]) -> bool:

@@ -56,7 +56,7 @@ def test_crisis_screen_shortcuts_find_what_running_every_matcher_everywhere_find
         words = screen.folder.fold(doc)
         shadow = words.shadow()
         phrases = {(start, end, label) for m in (section.lower, section.lemma) for label, start, end in m(shadow)}
-        matchers = [m for _, m in section.patterns]  # on a Span, these give offsets within the span
+        matchers = section.patterns  # on a Span, these give offsets within the span
         everywhere = phrases | {(start, end, label) for m in matchers for label, start, end in m(shadow)}
         # what a pattern may span: one sentence boundary ("make him pay. physically.")
         bounds = words.bounds

@@ -60,6 +60,28 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
     assert all(text[m.start:m.end] == m.text for m in result.matches)
 
 
+@pytest.mark.parametrize("text", [
+    "Our neighbour's son took his own life in the spring; I brought her soup and we looked at his photos.",
+    "Suicide is never the answer, the leaflet said, and the poster gave a hotline number.",
+    "Texted my cousin back. If you ever feel suicidal, please ring the number on your fridge.",
+    "The nurse asked whether I had thought about hurting myself. No, never, and I said so.",
+    "My abusive ex lives in another country now and we have no contact.",
+    "Revising the lecture on suicide risk assessment for Friday's exam.",
+])
+def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_past(text):
+    assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged  # the rules alone: the model may judge
+
+
+@pytest.mark.parametrize("text", [
+    "I've been suicidal again this week.",
+    "The nurse asked whether I had thought about hurting myself. I said no but honestly yes, every night.",
+    "Took a handful of my sleeping pills last night and woke up sick. Wish I'd swallowed more of them.",
+    "There is child abuse going on next door and nobody rings anyone.",
+])
+def test_safety_the_writer_now_a_question_answered_yes_and_a_dependent_still_fire(text):
+    assert screen(text).flagged
+
+
 def test_safety_plain_denial_does_not_fire_but_a_hedged_one_does():
     assert not screen("I'm not suicidal, just exhausted from the week").flagged
     assert screen("I'm not suicidal, probably, but I don't want to wake up tomorrow").flagged
@@ -84,8 +106,13 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     # a third blind set, written while the window model was built, read once when it was final:
     # rules 59% recall, 21% false alarms; rules+model 80%, 27% (2026-12-07)
     ("crisis_blind3_test.jsonl", 0.75, 0.30),
+    # Since the issue-16 precision work (2026-12-07) the three sets above are development data: their
+    # misses and false alarms were read for causes. The fourth was written by a helper who saw neither
+    # the rules nor the cases, and measured once when everything was final: rules 59% recall, 14%
+    # false alarms; rules+model 82%, 18%. Never trained or tuned on.
+    ("crisis_blind4_test.jsonl", 0.75, 0.25),
 ])
-def test_safety_blind_sets_never_trained_or_tuned_on(name, min_recall, max_alarms, capsys):
+def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
     cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     flagged = [r.flagged for r in default_screen().screen_many(list(get_nlp().pipe(c["text"] for c in cases)))]
@@ -129,6 +156,24 @@ def test_safety_model_cannot_overrule_figurative_language_or_a_plain_denial():
     assert not high.screen(nlp("I'm not suicidal, just exhausted from the week")).flagged
 
 
+@pytest.mark.parametrize("changes, reason", [
+    ({"label_ids": ["crisis", "extra"]}, "other labels"),
+    ({"thresholds": {"entry": 0.3}}, "entry, window"),
+    ({"thresholds": {"entry": 0.3, "window": 1.5}}, "not between 0 and 1"),
+    ({"library_versions": {"numpy": "2.4.6"}}, "scikit-learn"),
+    ({"config": {"short_words": "six"}}, "short_words"),
+])
+def test_safety_crisis_model_manifest_is_checked_before_anything_is_unpickled(payload_model, tmp_path, changes,
+                                                                              reason):
+    from unstuck.model import crisis_model
+
+    crisis = {"label_ids": ["crisis"], "thresholds": {"entry": 0.3, "window": 0.98}, "config": {"short_words": 6}}
+    folder, marker = payload_model(tmp_path / "crisis", **{**crisis, **changes})
+    with pytest.raises(crisis_model.CrisisModelError, match=reason):
+        crisis_model.CrisisModel.load(folder)
+    assert not marker.exists()
+
+
 @pytest.mark.slow
 def test_safety_unusable_crisis_model_is_refused_by_tag_and_rebuilt_by_models_rebuild(tmp_path, monkeypatch):
     import shutil
@@ -140,8 +185,8 @@ def test_safety_unusable_crisis_model_is_refused_by_tag_and_rebuilt_by_models_re
 
     damaged = tmp_path / "crisis"
     damaged.mkdir()
-    shutil.copy(crisis_model.CRISIS_DIR / "model.json", damaged / "model.json")
-    (damaged / "model.pickle.gz").write_bytes(b"not a model")
+    shutil.copy(crisis_model.CRISIS_DIR / "meta.json", damaged / "meta.json")
+    (damaged / "pipeline.joblib").write_bytes(b"not a model")
     with pytest.raises(crisis_model.CrisisModelError, match="changed"):
         crisis_model.CrisisModel.load(damaged)
     monkeypatch.setattr(crisis_model, "CRISIS_DIR", damaged)
@@ -152,11 +197,11 @@ def test_safety_unusable_crisis_model_is_refused_by_tag_and_rebuilt_by_models_re
         refused = CliRunner().invoke(app, ["tag", "--json", "i looked up how many of my pills it would take"])
         assert refused.exit_code == 2 and len(refused.stderr.splitlines()) == 1
         assert "run `unstuck models rebuild`" in refused.stderr
-        assert not (crisis_model.rebuilt_dir() / "model.json").exists(), "tag rebuilds nothing"
+        assert not (crisis_model.rebuilt_dir() / "meta.json").exists(), "tag rebuilds nothing"
         rebuilt = CliRunner().invoke(app, ["models", "rebuild"])
         assert rebuilt.exit_code == 0 and "rebuilt the shipped crisis model into" in rebuilt.stdout
-        assert (crisis_model.rebuilt_dir() / "model.json").exists()
-        assert (damaged / "model.pickle.gz").read_bytes() == b"not a model", "the shipped file is left alone"
+        assert (crisis_model.rebuilt_dir() / "meta.json").exists()
+        assert (damaged / "pipeline.joblib").read_bytes() == b"not a model", "the shipped file is left alone"
         safety.default_screen.cache_clear()
         result = CliRunner().invoke(app, ["tag", "--json", "i looked up how many of my pills it would take"])
         assert result.exit_code == 0, result.output

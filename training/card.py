@@ -15,7 +15,7 @@ LIMITS = """\
   on, not findings. Thresholds lean towards precision (F-beta 0.8) for this reason.
 - Scores are not calibrated probabilities of anything clinical. The tool suggests; it does not
   diagnose. The crisis screen is separate (rules plus its own small classifier)
-  and is measured in data/crisis/model.json, not here."""
+  and is measured in data/crisis/model/meta.json, not here."""
 
 
 def model_card(manifest, report: dict) -> str:

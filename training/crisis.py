@@ -17,7 +17,7 @@ rules find. Window-shaped training, so that one sentence in a long entry counts 
 Its threshold is chosen by cross-validation on that data alone, scoring held-out entries window by
 window as the screen does:
 
-    python -m unstuck.training.crisis                  # rebuild data/crisis/model.pickle.gz and model.json
+    python -m unstuck.training.crisis                  # rebuild data/crisis/model/ (meta.json, pipeline.joblib, card)
     python -m unstuck.training.crisis --real DIR       # also train on the real posts whose texts are in DIR
 
 The sets in tests/data/ are never trained on; the build reports the screen's recall and false alarms
@@ -28,11 +28,8 @@ out in turn, and the cross-validated comparison with and without real posts (`cr
 from __future__ import annotations
 
 import argparse
-import gzip
+import hashlib
 import json
-import os
-import pickle
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,9 +44,12 @@ from sklearn.pipeline import make_pipeline, make_union
 from unstuck.data import DATA_DIR
 from unstuck.data.examples import load_seed
 from unstuck.data.real import join_real
-from unstuck.model.crisis_model import META_FILE, MODEL_FILE, CrisisModel
+from unstuck.model.artifact import Manifest, ModelError, library_versions, read_manifest, save_model
+from unstuck.model.crisis_model import CRISIS_DIR, LABELS, REMEDY, THRESHOLDS, CrisisModel, CrisisModelError
 
-CASES_DIR = DATA_DIR / "crisis"  # the shipped cases; the shipped model is written beside them
+CASES_DIR = DATA_DIR / "crisis"  # the shipped cases; the shipped model is in its model/ folder
+CARD_FILE = "MODEL_CARD.md"
+CONFIG_KEYS = ("short_words", "C", "seed", "windows", "n_at_risk", "n_lookalike", "n_ordinary", "n_real", "trained_on_real")
 
 # The test sets (never trained or tuned on) are in the repository's tests/data/, which the package
 # does not ship: the build measures on them when given that folder (`--tests tests/data`).
@@ -255,51 +255,69 @@ def train(seed: int = 0, real: Path | None = None, thresholds: tuple[float, floa
             "seed": seed, "windows": "1-3 sentences and the whole entry",
             "n_at_risk": int(corpus.at_risk.sum()), "n_lookalike": int(((corpus.kind == "case") & ~corpus.at_risk).sum()),
             "n_ordinary": int((corpus.kind == "ordinary").sum()), "n_real": int((corpus.kind == "real").sum()),
-            "cross_validated": rates}
+            "n_train": len(corpus.texts), "data_hash": data_hash(corpus), "cross_validated": rates}
     return pipeline, meta
 
 
-def save(pipeline, meta: dict, directory: Path = CASES_DIR) -> None:
-    """Write model.pickle.gz and model.json (with the model file's sha256), each atomically."""
-    from unstuck.data.formats import file_sha256
-    from unstuck.model.artifact import library_versions
+def data_hash(corpus: Corpus) -> str:
+    """sha256 over the training texts and their labels, in order."""
+    digest = hashlib.sha256()
+    for text, risk in zip(corpus.texts, corpus.at_risk):
+        digest.update(f"{int(risk)}\t{text}\n".encode("utf-8"))
+    return digest.hexdigest()
 
-    directory = Path(directory)
-    fd, staging = tempfile.mkstemp(prefix=".model-", dir=directory)
-    try:
-        # gzip over a plain pickle, not joblib: it loads in a tenth of the time (joblib unpickles in
-        # Python). mtime=0 keeps the build time out of the file.
-        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as out:
-            pickle.dump(pipeline, out, protocol=5)
-        os.chmod(staging, 0o644)
-        meta = {**meta, "sha256": file_sha256(staging), "library_versions": library_versions(),
-                "trained_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat()}
-        os.replace(staging, directory / MODEL_FILE)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
-    text = json.dumps(meta, indent=2) + "\n"
-    fd, staging = tempfile.mkstemp(prefix=".meta-", dir=directory)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(staging, 0o644)
-    os.replace(staging, directory / META_FILE)
+
+def save(pipeline, meta: dict, directory: Path = CRISIS_DIR) -> Path:
+    """Write the model directory (`artifact.save_model`: meta.json checked on load, pipeline.joblib, and
+    a short MODEL_CARD.md). `meta`: what `train` returns, with any measurements added."""
+    config = {key: meta[key] for key in CONFIG_KEYS if key in meta}
+    metrics = {key: value for key, value in meta.items() if key not in CONFIG_KEYS and key not in
+               ("threshold", "window_threshold", "data_hash", "n_train")}
+    manifest = Manifest(version="crisis-" + datetime.now(timezone.utc).strftime("%Y%m%d"), label_ids=list(LABELS),
+                        thresholds=dict(zip(THRESHOLDS, (meta["threshold"], meta["window_threshold"]))),
+                        library_versions=library_versions(), data_hash=meta.get("data_hash", ""),
+                        trained_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+                        n_train=int(meta.get("n_train", 0)), config=config, metrics=metrics)
+    save_model(directory, pipeline, manifest)
+    (Path(directory) / CARD_FILE).write_text(model_card(manifest), encoding="utf-8")
+    return Path(directory)
+
+
+def model_card(manifest: Manifest) -> str:
+    """A short card: what the model is for, what it learned from, and where its measurements are."""
+    c, t = manifest.config, manifest.thresholds
+    return f"""# Crisis model {manifest.version}
+
+The crisis screen's second net (`unstuck.model.crisis_model`): word and character n-gram TF-IDF and a
+logistic regression, scoring every window of an entry (one to three sentences, and the whole entry).
+It only ever adds a crisis flag where the rules of `data/crisis_patterns.toml` raised none. It is not
+a diagnosis and must never be the only safeguard.
+
+- Learned from: {c.get('n_at_risk')} written cases at risk, {c.get('n_lookalike')} written look-alikes,
+  {c.get('n_ordinary')} ordinary journal entries (the seed set); real posts: {c.get('n_real')}.
+  Every case is synthetic, written for this project (`data/crisis/README.md`).
+- Thresholds: {t['entry']} for a whole entry, {t['window']} for a shorter window and for an entry of
+  fewer than {c.get('short_words')} words; chosen by cross-validation on the training data alone.
+- Measured (never trained or tuned on): `metrics` in meta.json (`blind_test`, `real`), summarised in
+  `data/crisis/README.md`.
+- Built with scikit-learn {manifest.library_versions.get('scikit-learn')}, spaCy
+  {manifest.library_versions.get('spacy')}, Python {manifest.library_versions.get('python')}; loading
+  checks them.
+"""
 
 
 def shipped_thresholds() -> tuple[float, float] | None:
     try:
-        meta = json.loads((CASES_DIR / META_FILE).read_text(encoding="utf-8"))
-        return float(meta["threshold"]), float(meta.get("window_threshold", meta["threshold"]))
-    except (OSError, ValueError, KeyError, TypeError):
+        thresholds = read_manifest(CRISIS_DIR, REMEDY, LABELS, THRESHOLDS).thresholds
+    except (CrisisModelError, ModelError):
         return None
+    return float(thresholds["entry"]), float(thresholds["window"])
 
 
 def rebuild(directory: Path) -> Path:
     """Train on the shipped cases and save into `directory` (for an install that cannot load the
-    shipped file), with the shipped model's threshold (no cross-validation: it takes a while)."""
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    save(*train(thresholds=shipped_thresholds()), directory)
-    return Path(directory)
+    shipped model), with the shipped model's thresholds (no cross-validation: it takes a while)."""
+    return save(*train(thresholds=shipped_thresholds()), directory)
 
 
 def blind_test(thresholds: tuple[float, float], pipeline, present: list[Path]) -> dict | None:
@@ -333,7 +351,7 @@ def blind_test(thresholds: tuple[float, float], pipeline, present: list[Path]) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=CASES_DIR, help="directory for model.pickle.gz and model.json")
+    parser.add_argument("--out", type=Path, default=CRISIS_DIR, help="the model directory to write (meta.json, pipeline.joblib, MODEL_CARD.md)")
     parser.add_argument("--tests", type=Path, default=None,
                         help="a folder of test sets (crisis_*_test.jsonl, never trained on) to measure on: tests/data")
     parser.add_argument("--real", type=Path, default=None,
