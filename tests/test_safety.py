@@ -82,6 +82,11 @@ def test_safety_the_writer_now_a_question_answered_yes_and_a_dependent_still_fir
     assert screen(text).flagged
 
 
+def test_safety_fear_of_what_a_session_brings_up_is_not_fear_of_what_one_might_do():
+    assert not screen("I keep skipping sessions because I'm scared of what comes up").flagged
+    assert screen("I'm scared of what I might do tonight").flagged
+
+
 def test_safety_plain_denial_does_not_fire_but_a_hedged_one_does():
     assert not screen("I'm not suicidal, just exhausted from the week").flagged
     assert screen("I'm not suicidal, probably, but I don't want to wake up tomorrow").flagged
