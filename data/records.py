@@ -15,8 +15,7 @@ from unstuck.data.resources import HelpLine
 class Span:
     """Characters [start, end) of an entry, with `text == entry[start:end]` (start -1: offsets unknown,
     as in batch output of an older version). A crisis or safety match also names its `rule` and `kind`;
-    evidence carries the `weight` that ranked it. The fields are a superset of the crisis screen's
-    `CrisisMatch`, so that it can become a Span."""
+    evidence carries the `weight` that ranked it."""
 
     start: int
     end: int

@@ -47,6 +47,7 @@ from spacy.tokens import Doc, Span
 
 from unstuck.data import DATA_DIR
 from unstuck.data.errors import InputError
+from unstuck.data.records import Span as Match
 from unstuck.model.crisis_model import KIND as MODEL_KIND, RULE_ID as MODEL_RULE
 from unstuck.model.prefilter import Anchors
 
@@ -58,23 +59,11 @@ MAX_WINDOW = 3  # sentences: the model scores each run of one to three sentences
 
 
 @dataclass(frozen=True)
-class CrisisMatch:
-    rule: str
-    kind: str
-    start: int
-    end: int
-    text: str
-
-    def as_dict(self) -> dict:
-        return {"rule": self.rule, "kind": self.kind, "start": self.start, "end": self.end, "text": self.text}
-
-
-@dataclass(frozen=True)
 class CrisisResult:
     flagged: bool  # crisis: risk to the writer's life, or to someone else's
-    matches: tuple[CrisisMatch, ...]
+    matches: tuple[Match, ...]
     safety: bool = False  # someone is hurting the writer now
-    safety_matches: tuple[CrisisMatch, ...] = ()
+    safety_matches: tuple[Match, ...] = ()
 
 
 class CrisisScreen:
@@ -130,7 +119,7 @@ class CrisisScreen:
             for _, _, (a, b) in over:
                 if blocked.isdisjoint(range(a, b + 1)):
                     start, end = where[a][0], where[b][1]
-                    match = CrisisMatch(MODEL_RULE, MODEL_KIND, start, end, text[start:end])
+                    match = Match(start, end, text[start:end], MODEL_RULE, MODEL_KIND)
                     results[i] = replace(results[i], flagged=True, matches=(match,))
                     break
         return results
@@ -193,8 +182,8 @@ class CrisisScreen:
         return CrisisResult(flagged=bool(crisis), matches=tuple(self._match(m) for m in crisis),
                             safety=bool(safety), safety_matches=tuple(self._match(m) for m in safety))
 
-    def _match(self, span: Span) -> CrisisMatch:
-        return CrisisMatch(span.label_, self.kinds.get(span.label_, ""), span.start_char, span.end_char, span.text)
+    def _match(self, span: Span) -> Match:
+        return Match(span.start_char, span.end_char, span.text, span.label_, self.kinds.get(span.label_, ""))
 
     def _section(self, doc: Doc, shadow: Doc, words: "_FoldedEntry", section: str) -> list[Span]:
         """One section's matches on the folded copy, as spans of the entry's own Doc."""

@@ -21,7 +21,7 @@ from unstuck.model.fast_tfidf import FastTfidf, fast_blocks, membership, same, s
 from unstuck.model.features import windowed_proba
 from unstuck.model.nlp import MAX_CHARS, SENTENCE_BREAK, doc_features, get_nlp
 from unstuck.data.region import chosen_region
-from unstuck.model.safety import CrisisMatch, default_screen
+from unstuck.model.safety import default_screen
 
 BATCH_SIZE = 128
 # Entries of several sentences on which the one-pass window scoring must equal the plain one exactly.
@@ -130,8 +130,8 @@ class Tagger:
     def _tagging(self, doc, row, crisis, evidence: bool) -> Tagging:
         scores = {label: float(p) for label, p in zip(LABEL_IDS, row)}
         labels = sorted((k for k in LABEL_IDS if scores[k] >= self.thresholds[k]), key=lambda k: -scores[k])
-        tagging = Tagging(labels, scores, crisis.flagged, _spans(crisis.matches), safety=crisis.safety,
-                          safety_matches=_spans(crisis.safety_matches))
+        tagging = Tagging(labels, scores, crisis.flagged, list(crisis.matches), safety=crisis.safety,
+                          safety_matches=list(crisis.safety_matches))
         if crisis.flagged or crisis.safety:
             tagging.resources = help_lines(self.region, crisis=crisis.flagged, safety=crisis.safety)
         if evidence and labels:
@@ -161,11 +161,6 @@ class Tagger:
             found[label] = find_evidence(self.pipeline, doc, k, [float(p[k]) for p in per_sentence],
                                          self.thresholds[label])
         return found
-
-
-def _spans(matches: tuple[CrisisMatch, ...]) -> list[Span]:
-    """The crisis screen's matches as the one span record (the screen keeps its own type for now)."""
-    return [Span(m.start, m.end, m.text, m.rule, m.kind) for m in matches]
 
 
 class _FastScores:
