@@ -17,8 +17,8 @@ rules find. Window-shaped training, so that one sentence in a long entry counts 
 Its threshold is chosen by cross-validation on that data alone, scoring held-out entries window by
 window as the screen does:
 
-    python -m unstuck.training.crisis                  # rebuild data/crisis/model/ (meta.json, pipeline.joblib, card)
-    python -m unstuck.training.crisis --real DIR       # also train on the real posts whose texts are in DIR
+    python -m unstuck.training.build_crisis            # rebuild data/crisis/model/ (meta.json, pipeline.joblib, card)
+    python -m unstuck.training.build_crisis --real DIR # also train on the real posts whose texts are in DIR
 
 The sets in tests/data/ are never trained on; the build reports the screen's recall and false alarms
 on them when they are present (a source checkout). With --real it also reports each real source held
@@ -27,7 +27,6 @@ out in turn, and the cross-validated comparison with and without real posts (`cr
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 from dataclasses import dataclass
@@ -347,29 +346,3 @@ def blind_test(thresholds: tuple[float, float], pipeline, present: list[Path]) -
                     "recall": float(safety[unsafe].mean()), "raised_on_others": float(safety[~unsafe].mean()),
                     "either_flag_on_safety_entries": float((safety | flagged)[unsafe].mean()), "n_safety": int(unsafe.sum())}
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=CRISIS_DIR, help="the model directory to write (meta.json, pipeline.joblib, MODEL_CARD.md)")
-    parser.add_argument("--tests", type=Path, default=None,
-                        help="a folder of test sets (crisis_*_test.jsonl, never trained on) to measure on: tests/data")
-    parser.add_argument("--real", type=Path, default=None,
-                        help="the folder of rebuilt real texts (<source>.jsonl, see unstuck.training.real_sources)")
-    args = parser.parse_args(argv)
-    if args.real:
-        from unstuck.training.crisis_real import build_with_real
-
-        pipeline, meta = build_with_real(training_data(args.real), args.real)
-    else:
-        pipeline, meta = train()
-        meta["real"] = None
-    meta["blind_test"] = blind_test((meta["threshold"], meta["window_threshold"]), pipeline, test_sets(args.tests))
-    save(pipeline, meta, args.out)
-    print(json.dumps({k: meta[k] for k in ("threshold", "window_threshold", "real", "blind_test")},
-                     indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,38 @@
+"""Rebuild the crisis screen's classifier into data/crisis/model/ (see `unstuck.training.crisis` for
+how it is trained, and `unstuck.training.crisis_real` for what the real posts add):
+
+    python -m unstuck.training.build_crisis --real DIR --tests tests/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from unstuck.training.crisis import CRISIS_DIR, blind_test, save, test_sets, train, training_data
+from unstuck.training.crisis_real import build_with_real
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=CRISIS_DIR, help="the model directory to write (meta.json, pipeline.joblib, MODEL_CARD.md)")
+    parser.add_argument("--tests", type=Path, default=None,
+                        help="a folder of test sets (crisis_*_test.jsonl, never trained on) to measure on: tests/data")
+    parser.add_argument("--real", type=Path, default=None,
+                        help="the folder of rebuilt real texts (<source>.jsonl, see unstuck.training.real_sources)")
+    args = parser.parse_args(argv)
+    if args.real:
+        pipeline, meta = build_with_real(training_data(args.real), args.real)
+    else:
+        pipeline, meta = train()
+        meta["real"] = None
+    meta["blind_test"] = blind_test((meta["threshold"], meta["window_threshold"]), pipeline, test_sets(args.tests))
+    save(pipeline, meta, args.out)
+    print(json.dumps({k: meta[k] for k in ("threshold", "window_threshold", "real", "blind_test")},
+                     indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
