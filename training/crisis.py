@@ -28,7 +28,6 @@ out in turn, and the cross-validated comparison with and without real posts (`cr
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -98,7 +97,16 @@ class Corpus:
 
 
 def read_cases(path: Path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    """A file of crisis cases (`unstuck data check` says what is wrong with one, by file and line)."""
+    from unstuck.data.errors import InputError
+    from unstuck.data.formats import read_records
+
+    cases = []
+    for item in read_records(path, encoding_option=False):
+        if isinstance(item, InputError):
+            raise item
+        cases.append(item[1])
+    return cases
 
 
 def training_data(real: Path | None = None) -> Corpus:
@@ -277,9 +285,7 @@ def save(pipeline, meta: dict, directory: Path = CRISIS_DIR) -> Path:
                         library_versions=library_versions(), data_hash=meta.get("data_hash", ""),
                         trained_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
                         n_train=int(meta.get("n_train", 0)), config=config, metrics=metrics)
-    save_model(directory, pipeline, manifest)
-    (Path(directory) / CARD_FILE).write_text(model_card(manifest), encoding="utf-8")
-    return Path(directory)
+    return save_model(directory, pipeline, manifest, documents={CARD_FILE: model_card(manifest)})
 
 
 def model_card(manifest: Manifest) -> str:

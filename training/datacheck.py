@@ -114,8 +114,8 @@ def _real_labels(report: DataReport) -> None:
 
 def _crisis_cases(report: DataReport, tests: Path | None) -> None:
     """The crisis model's cases: well-formed, no text twice, none shared with a test set."""
-    import json
-
+    from unstuck.data.errors import InputError
+    from unstuck.data.formats import read_records
     from unstuck.training.crisis import CASES_DIR, test_sets
 
     seen: dict[str, str] = {}
@@ -123,15 +123,12 @@ def _crisis_cases(report: DataReport, tests: Path | None) -> None:
     blind_tests = test_sets(tests)
     for path in [*sorted(CASES_DIR.glob("*.jsonl")), *blind_tests]:
         blind = path in blind_tests
-        for line, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not raw.strip():
+        for item in read_records(path, encoding_option=False):
+            if isinstance(item, InputError):
+                report.errors.append(f"{path.parent.name}/{path.name}:{item.line}: {item.reason}")
                 continue
+            line, case = item
             where = f"{path.parent.name}/{path.name}:{line}"
-            try:
-                case = json.loads(raw)
-            except json.JSONDecodeError as err:
-                report.errors.append(f"{where}: invalid JSON ({err.msg})")
-                continue
             if not (isinstance(case, dict) and isinstance(case.get("text"), str) and case["text"].strip()
                     and isinstance(case.get("crisis"), bool) and isinstance(case.get("kind"), str)):
                 report.errors.append(f'{where}: expected {{"text": "...", "crisis": true/false, "kind": "..."}}')
