@@ -313,7 +313,7 @@ def _fold(text: str) -> str:
 class _Folder:
     """Folds entries for matching: lower case, straight apostrophes, and lemmas of the folded words.
 
-    CHANGE (crisis-pattern work): the lookup lemmatizer is case-sensitive and keeps curly
+    Why a copy: the lookup lemmatizer is case-sensitive and keeps curly
     apostrophes, so "Killed myself" (sentence start, lemma "Killed"), "I" vs "i" and "don\u2019t"
     (lemma "n\u2019t") slipped past the LEMMA phrases and patterns. No pattern can fix a wrong
     lemma, so the screen matches on a folded copy; the entry's own Doc is left untouched.
