@@ -30,7 +30,7 @@ def test_datacheck_crisis_case_shared_with_the_blind_test_half_is_an_error(tmp_p
     datacheck._crisis_cases(report, blind.parent)
     assert report.errors[:2] == [
         'crisis/a.jsonl:3: expected {"text": "...", "crisis": true/false, "kind": "..."}',
-        "crisis/a.jsonl:4: invalid JSON (Expecting value)",
+        "crisis/a.jsonl:4: invalid JSON (Expecting value, column 1)",
     ]
     assert len(report.errors) == 3
     assert report.errors[2].endswith("/crisis_blind_test.jsonl:1: a blind test case is also a training case "
