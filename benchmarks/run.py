@@ -9,7 +9,7 @@ Every number is measured against a floor taken in the same run, on the same mach
 machine moves both:
 
 1. cold start: `unstuck tag "..."` as a process (median of --runs) vs a process that only imports
-   spaCy and scikit-learn, builds the pipeline with `unstuck.model.nlp.build_nlp` and joblib-loads
+   spaCy and scikit-learn, builds the pipeline with `unstuck.model.nlp.build_nlp` and unpickles
    the shipped model;
 2. batch throughput: `unstuck batch --workers 1` and `--workers 2` on 10k entries vs spaCy `nlp.pipe`
    over the same texts with the same pipeline (time inside the process, nothing else);
@@ -211,11 +211,11 @@ def unstuck_command() -> list[str]:
 
 
 FLOOR_LOAD = """
-import joblib, sklearn, spacy
+import gzip, pickle, sklearn, spacy
 from unstuck.model import DEFAULT_MODEL_DIR
 from unstuck.model.nlp import build_nlp
 nlp = build_nlp()
-pipeline = joblib.load(DEFAULT_MODEL_DIR / "pipeline.joblib")
+pipeline = pickle.loads(gzip.decompress((DEFAULT_MODEL_DIR / "pipeline.pkl.gz").read_bytes()))
 """
 
 FLOOR_PIPE = """

@@ -1,4 +1,5 @@
-"""A model is a directory: `pipeline.joblib` plus `meta.json` (the manifest) plus a model card.
+"""A model is a directory: the pickled pipeline (`pipeline.pkl.gz`; `pipeline.joblib` in format 1)
+plus `meta.json` (the manifest) plus a model card.
 
 Loading checks the manifest field by field before unpickling: a truncated or edited file, a manifest
 for other labels or with thresholds outside (0, 1), or a pickle from an incompatible scikit-learn, is
@@ -8,9 +9,11 @@ all is `unstuck.model.store.is_trusted`'s decision, made by the caller.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
+import pickle
 import os
 import shutil
 import tempfile
@@ -25,11 +28,15 @@ from unstuck.data.errors import InputError, UnstuckError
 from unstuck.data.formats import file_sha256
 from unstuck.data.taxonomy import LABEL_IDS
 
-PIPELINE_FILE = "pipeline.joblib"
+# The pipeline's file in each model format this unstuck reads. Format 2 is a gzip-compressed pickle
+# because joblib's unpickler is pure Python, and loading both shipped models is most of a cold start
+# (BENCHMARKS.md); format 1 (joblib) models, made by earlier versions, still load.
+PIPELINE_FILES = {1: "pipeline.joblib", 2: "pipeline.pkl.gz"}
+FORMAT = 2
+PIPELINE_FILE = PIPELINE_FILES[FORMAT]
 META_FILE = "meta.json"
 # Everything a model directory may hold; replacing a directory deletes nothing else.
-MODEL_FILES = frozenset({PIPELINE_FILE, META_FILE, "MODEL_CARD.md", "report.json"})
-FORMAT = 1
+MODEL_FILES = frozenset({*PIPELINE_FILES.values(), META_FILE, "MODEL_CARD.md", "report.json"})
 REMEDY = "run `unstuck train` to rebuild it"
 # The shipped models are rebuilt from the shipped data, never behind the user's back.
 SHIPPED_REMEDY = "run `unstuck models rebuild` to rebuild the shipped models for this install"
@@ -105,8 +112,9 @@ def save_model(directory: Path, pipeline, manifest: Manifest, documents: dict[st
     directory = Path(directory)
     check_model_target(directory)
     with staged_directory(directory) as staging:
-        joblib.dump(pipeline, staging / PIPELINE_FILE, compress=3)
-        manifest.sha256 = file_sha256(staging / PIPELINE_FILE)
+        (staging / PIPELINE_FILE).write_bytes(
+            gzip.compress(pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL), compresslevel=6, mtime=0))
+        manifest.sha256, manifest.format = file_sha256(staging / PIPELINE_FILE), FORMAT
         (staging / META_FILE).write_text(json.dumps(asdict(manifest), indent=2) + "\n", encoding="utf-8")
         for name, text in (documents or {}).items():
             (staging / name).write_text(text, encoding="utf-8")
@@ -138,7 +146,7 @@ def read_manifest(directory: Path, remedy: str = REMEDY, labels: tuple[str, ...]
     try:
         raw = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
         problem = manifest_problem(raw, labels, threshold_names)
-        manifest = None if problem else Manifest(**raw)
+        manifest = None if problem else Manifest(**{"format": 1, **raw})  # no format: one made before formats
     except (FileNotFoundError, NotADirectoryError):
         raise ModelError(f"{directory}: no model here ({META_FILE} missing); {remedy}") from None
     except (ValueError, TypeError, UnicodeDecodeError, RecursionError, OSError):
@@ -153,8 +161,9 @@ def manifest_problem(raw, labels: tuple[str, ...] = LABEL_IDS, threshold_names: 
     expected, names = list(labels), list(labels if threshold_names is None else threshold_names)
     if not isinstance(raw, dict):
         return "manifest is damaged (not a JSON object)"
-    if raw.get("format", FORMAT) != FORMAT:
-        return f"made for model format {str(raw.get('format'))[:20]}; this unstuck reads format {FORMAT}"
+    if isinstance(raw.get("format", 1), bool) or raw.get("format", 1) not in PIPELINE_FILES:
+        return (f"made for model format {str(raw.get('format'))[:20]}; this unstuck reads formats "
+                f"{', '.join(map(str, PIPELINE_FILES))}")
     theirs = raw.get("label_ids")
     if not isinstance(theirs, list) or not all(isinstance(x, str) for x in theirs):
         return "manifest has no list of label ids"
@@ -173,7 +182,7 @@ def manifest_problem(raw, labels: tuple[str, ...] = LABEL_IDS, threshold_names: 
         return "manifest does not record the scikit-learn and numpy versions the model was built with"
     sha = raw.get("sha256")
     if not isinstance(sha, str) or len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):
-        return f"manifest records no sha256 of {PIPELINE_FILE}"
+        return "manifest records no sha256 of the pipeline file"
     for name, kind in (("version", str), ("trained_at", str), ("data_hash", str), ("n_train", int),
                        ("config", dict), ("metrics", dict)):
         if name in raw and not isinstance(raw[name], kind):
@@ -220,7 +229,7 @@ def load_model(directory: Path, remedy: str = REMEDY, labels: tuple[str, ...] = 
     directory = Path(directory)
     manifest = read_manifest(directory, remedy, labels, threshold_names)
     check_compatible(manifest, directory, remedy)
-    pipeline_path = directory / PIPELINE_FILE
+    pipeline_path = directory / PIPELINE_FILES[manifest.format]
     try:
         data = pipeline_path.read_bytes()  # unpickle the very bytes that were checked
     except OSError:
@@ -228,7 +237,7 @@ def load_model(directory: Path, remedy: str = REMEDY, labels: tuple[str, ...] = 
     if hashlib.sha256(data).hexdigest() != manifest.sha256:
         raise ModelError(f"{pipeline_path}: model file is missing, truncated or changed; {remedy}")
     try:
-        pipeline = joblib.load(io.BytesIO(data))
+        pipeline = joblib.load(io.BytesIO(data)) if manifest.format == 1 else pickle.loads(gzip.decompress(data))
     except Exception as err:  # unpickling can fail in many ways; all mean the same to a user
         raise ModelError(f"{pipeline_path}: model file cannot be read ({type(err).__name__}); {remedy}") from None
     if not callable(getattr(pipeline, "predict_proba", None)):

@@ -12,10 +12,10 @@ from unstuck.data.errors import UnstuckError
 from unstuck.data.taxonomy import LABEL_IDS
 from unstuck.model import store
 
-# The same as artifact.META_FILE and artifact.FORMAT (importing artifact would import joblib and
-# numpy); tests/test_catalog.py checks they agree.
+# The same as artifact.META_FILE and the formats of artifact.PIPELINE_FILES (importing artifact would
+# import joblib and numpy); tests/test_catalog.py checks they agree.
 META_FILE = "meta.json"
-FORMAT = 1
+FORMATS = (1, 2)
 REQUIRED = ("version", "label_ids", "thresholds", "library_versions", "data_hash", "trained_at", "n_train", "config")
 
 
@@ -69,6 +69,6 @@ def _meta(version: str) -> dict | None:
         return None
     if not isinstance(meta, dict) or any(key not in meta for key in REQUIRED):
         return None
-    if meta.get("format", FORMAT) != FORMAT or meta.get("label_ids") != list(LABEL_IDS):
+    if meta.get("format", 1) not in FORMATS or meta.get("label_ids") != list(LABEL_IDS):
         return None
     return meta

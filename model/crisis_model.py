@@ -1,6 +1,6 @@
 """The crisis screen's second net: a small text classifier that can only add a flag to the rules'.
 
-A model directory like the barrier model's (`unstuck.model.artifact`: meta.json, pipeline.joblib,
+A model directory like the barrier model's (`unstuck.model.artifact`: meta.json, pipeline.pkl.gz,
 MODEL_CARD.md), built by `python -m unstuck.training.build_crisis` into data/crisis/model/. Its manifest is
 checked field by field (one label, `crisis`; thresholds `entry` and `window`; versions; sha256)
 before anything is unpickled. When this install cannot use it, `CrisisModelError` says why, and

@@ -23,7 +23,7 @@ from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_wo
 
 from unstuck.data.errors import InputError, UnstuckError
 from unstuck.data.formats import file_sha256, input_size
-from unstuck.model.artifact import META_FILE, PIPELINE_FILE, ModelError, staged_directory
+from unstuck.model.artifact import META_FILE, PIPELINE_FILES, ModelError, staged_directory
 from unstuck.model.batch import LISTED_SKIPS, BatchSummary
 from unstuck.data.partition import (
     MANIFEST_FILE, MANIFEST_FORMAT, FilePartition, ReadOptions, check_output_folder, partition_entry, read_manifest,
@@ -146,7 +146,7 @@ def _tag_on_worker(partition: FilePartition, out_dir: str, model: ModelSource, o
 
 class ModelShipment(WorkerPlugin):
     """A model directory's files, sent once to each worker (and to each that joins later) and written
-    under its local directory; refused unless pipeline.joblib has the sha256 that meta.json records."""
+    under its local directory; refused unless the pipeline file has the sha256 that meta.json records."""
 
     def __init__(self, files: dict[str, bytes], sha256: str) -> None:
         self.files = files
@@ -154,8 +154,9 @@ class ModelShipment(WorkerPlugin):
 
     def setup(self, worker) -> None:
         target = Path(worker.local_directory, SHIPPED_MODELS, self.sha256)
-        recorded = json.loads(self.files[META_FILE]).get("sha256")
-        received = hashlib.sha256(self.files[PIPELINE_FILE]).hexdigest()
+        meta = json.loads(self.files[META_FILE])
+        recorded = meta.get("sha256")
+        received = hashlib.sha256(self.files.get(PIPELINE_FILES.get(meta.get("format", 1)), b"")).hexdigest()
         if not received == recorded == self.sha256:
             raise ModelError(f"the model sent to {worker.address} arrived with sha256 {received[:12]}, its "
                              f"manifest records {str(recorded)[:12]}; nothing was loaded")
@@ -171,7 +172,8 @@ def _model_source(client: Client, tagger: Tagger, ship: bool) -> ModelSource:
         raise ModelError("this tagger has no model directory to give the workers")
     source = ModelSource(str(Path(tagger.path).resolve()), tagger.manifest.sha256, ship)
     if ship:
-        files = {name: (Path(tagger.path) / name).read_bytes() for name in (META_FILE, PIPELINE_FILE)}
+        names = (META_FILE, PIPELINE_FILES[tagger.manifest.format])
+        files = {name: (Path(tagger.path) / name).read_bytes() for name in names}
         client.register_plugin(ModelShipment(files, source.sha256), name=f"unstuck-model-{source.sha256[:16]}")
     return source
 

@@ -81,28 +81,45 @@ class _Payload:
         return pathlib.Path.touch, (pathlib.Path(self.marker),)
 
 
+def pickled_pipeline(obj, format=2) -> bytes:
+    """`obj` as a model directory of `format` stores its pipeline (2: gzip pickle, 1: joblib)."""
+    import gzip
+    import io
+    import pickle
+
+    import joblib
+
+    if format == 1:
+        buffer = io.BytesIO()
+        joblib.dump(obj, buffer)
+        return buffer.getvalue()
+    return gzip.compress(pickle.dumps(obj))
+
+
 @pytest.fixture
 def payload_model(tmp_path):
     """make(where, **meta_changes): a model folder at `where` whose meta.json is the shipped one's (with
-    `meta_changes` and the payload's sha256), and whose pipeline.joblib, if ever unpickled, creates
+    `meta_changes` and the payload's sha256), and whose pipeline file, if ever unpickled, creates
     tmp_path/PWNED. Returns (folder, marker)."""
     import hashlib
     import json
     from pathlib import Path
 
-    import joblib
-
     from unstuck.model import DEFAULT_MODEL_DIR
+    from unstuck.model.artifact import PIPELINE_FILES
 
     marker = tmp_path / "PWNED"
 
     def make(where, **meta_changes):
         folder = Path(where)
         folder.mkdir(parents=True)
-        joblib.dump(_Payload(str(marker)), folder / "pipeline.joblib")
         meta = json.loads((DEFAULT_MODEL_DIR / "meta.json").read_text(encoding="utf-8"))
-        meta["sha256"] = hashlib.sha256((folder / "pipeline.joblib").read_bytes()).hexdigest()
         meta.update(meta_changes)
+        # the payload goes where a model of that format keeps its pipeline
+        pipeline = folder / PIPELINE_FILES.get(meta.get("format"), PIPELINE_FILES[2])
+        pipeline.write_bytes(pickled_pipeline(_Payload(str(marker)), meta.get("format")))
+        if "sha256" not in meta_changes:
+            meta["sha256"] = hashlib.sha256(pipeline.read_bytes()).hexdigest()
         (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         return folder, marker
 

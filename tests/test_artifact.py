@@ -24,6 +24,23 @@ def test_artifact_shipped_model_loads():
     assert manifest.label_ids and set(manifest.thresholds) == set(manifest.label_ids)
 
 
+def test_artifact_a_format_1_model_made_by_an_earlier_version_still_loads_and_tags_the_same(model_copy):
+    import hashlib
+
+    from conftest import pickled_pipeline
+
+    pipeline, _ = load_model(DEFAULT_MODEL_DIR)
+    (model_copy / PIPELINE_FILE).unlink()
+    (model_copy / "pipeline.joblib").write_bytes(pickled_pipeline(pipeline, format=1))
+    meta = json.loads((model_copy / META_FILE).read_text(encoding="utf-8"))
+    meta.update(format=1, sha256=hashlib.sha256((model_copy / "pipeline.joblib").read_bytes()).hexdigest())
+    (model_copy / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    text = "I keep cancelling sessions and I'm not sure my therapist understands my culture."
+    old, new = Tagger.load(model_copy).tag(text), Tagger.load(DEFAULT_MODEL_DIR).tag(text)
+    assert Tagger.load(model_copy).manifest.format == 1
+    assert (old.labels, old.scores) == (new.labels, new.scores)
+
+
 def test_artifact_truncated_pipeline_is_refused_with_the_remedy(model_copy):
     path = model_copy / PIPELINE_FILE
     path.write_bytes(path.read_bytes()[:1000])

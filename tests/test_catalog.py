@@ -9,7 +9,7 @@ from unstuck.model import DEFAULT_MODEL_DIR, artifact, catalog, store
 
 
 def test_catalog_constants_match_the_artifact_format():
-    assert (catalog.META_FILE, catalog.FORMAT) == (artifact.META_FILE, artifact.FORMAT)
+    assert (catalog.META_FILE, catalog.FORMATS) == (artifact.META_FILE, tuple(artifact.PIPELINE_FILES))
     fields = artifact.Manifest.__dataclass_fields__
     assert set(catalog.REQUIRED) == {k for k, f in fields.items() if f.default is f.default_factory is
                                      __import__("dataclasses").MISSING}
@@ -30,7 +30,7 @@ def copy_shipped(version, edit=None):
     (None, True),
     (lambda m: m.pop("thresholds"), False),
     (lambda m: m.update(label_ids=["fear"]), False),
-    (lambda m: m.update(format=2), False),
+    (lambda m: m.update(format=3), False),
 ])
 def test_catalog_lists_exactly_the_models_artifact_can_read(edit, usable):
     path = copy_shipped("v1", edit)

@@ -136,13 +136,14 @@ def test_hostile_thresholds_outside_zero_and_one_are_refused(payload_model, priv
 def test_hostile_trusted_model_that_is_no_pipeline_is_one_line(tmp_path, private_home):
     import hashlib
 
-    import joblib
+    from conftest import pickled_pipeline
+    from unstuck.model.artifact import PIPELINE_FILE
 
     folder = private_home / "models" / "odd"
     shutil.copytree(DEFAULT_MODEL_DIR, folder)
-    joblib.dump({"not": "a pipeline"}, folder / "pipeline.joblib")
+    (folder / PIPELINE_FILE).write_bytes(pickled_pipeline({"not": "a pipeline"}))
     meta = json.loads((folder / "meta.json").read_text())
-    meta["sha256"] = hashlib.sha256((folder / "pipeline.joblib").read_bytes()).hexdigest()
+    meta["sha256"] = hashlib.sha256((folder / PIPELINE_FILE).read_bytes()).hexdigest()
     (folder / "meta.json").write_text(json.dumps(meta))
     line = one_line_error(runner.invoke(app, ["tag", "hello", "--model", str(folder)]))
     assert "holds no scikit-learn pipeline" in line

@@ -187,11 +187,12 @@ def test_safety_unusable_crisis_model_is_refused_by_tag_and_rebuilt_by_models_re
 
     from unstuck.cli.app import app
     from unstuck.model import crisis_model, safety
+    from unstuck.model.artifact import PIPELINE_FILE
 
     damaged = tmp_path / "crisis"
     damaged.mkdir()
     shutil.copy(crisis_model.CRISIS_DIR / "meta.json", damaged / "meta.json")
-    (damaged / "pipeline.joblib").write_bytes(b"not a model")
+    (damaged / PIPELINE_FILE).write_bytes(b"not a model")
     with pytest.raises(crisis_model.CrisisModelError, match="changed"):
         crisis_model.CrisisModel.load(damaged)
     monkeypatch.setattr(crisis_model, "CRISIS_DIR", damaged)
@@ -206,7 +207,7 @@ def test_safety_unusable_crisis_model_is_refused_by_tag_and_rebuilt_by_models_re
         rebuilt = CliRunner().invoke(app, ["models", "rebuild"])
         assert rebuilt.exit_code == 0 and "rebuilt the shipped crisis model into" in rebuilt.stdout
         assert (crisis_model.rebuilt_dir() / "meta.json").exists()
-        assert (damaged / "pipeline.joblib").read_bytes() == b"not a model", "the shipped file is left alone"
+        assert (damaged / PIPELINE_FILE).read_bytes() == b"not a model", "the shipped file is left alone"
         safety.default_screen.cache_clear()
         result = CliRunner().invoke(app, ["tag", "--json", "i looked up how many of my pills it would take"])
         assert result.exit_code == 0, result.output

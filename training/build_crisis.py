@@ -16,7 +16,7 @@ from unstuck.training.crisis_real import build_with_real
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=CRISIS_DIR, help="the model directory to write (meta.json, pipeline.joblib, MODEL_CARD.md)")
+    parser.add_argument("--out", type=Path, default=CRISIS_DIR, help="the model directory to write (meta.json, pipeline.pkl.gz, MODEL_CARD.md)")
     parser.add_argument("--tests", type=Path, default=None,
                         help="a folder of test sets (crisis_*_test.jsonl, never trained on) to measure on: tests/data")
     parser.add_argument("--real", type=Path, default=None,

@@ -17,7 +17,7 @@ rules find. Window-shaped training, so that one sentence in a long entry counts 
 Its threshold is chosen by cross-validation on that data alone, scoring held-out entries window by
 window as the screen does:
 
-    python -m unstuck.training.build_crisis            # rebuild data/crisis/model/ (meta.json, pipeline.joblib, card)
+    python -m unstuck.training.build_crisis            # rebuild data/crisis/model/ (meta.json, pipeline.pkl.gz, card)
     python -m unstuck.training.build_crisis --real DIR # also train on the real posts whose texts are in DIR
 
 The sets in tests/data/ are never trained on; the build reports the screen's recall and false alarms
@@ -275,7 +275,7 @@ def data_hash(corpus: Corpus) -> str:
 
 
 def save(pipeline, meta: dict, directory: Path = CRISIS_DIR) -> Path:
-    """Write the model directory (`artifact.save_model`: meta.json checked on load, pipeline.joblib, and
+    """Write the model directory (`artifact.save_model`: meta.json checked on load, pipeline.pkl.gz, and
     a short MODEL_CARD.md). `meta`: what `train` returns, with any measurements added."""
     config = {key: meta[key] for key in CONFIG_KEYS if key in meta}
     metrics = {key: value for key, value in meta.items() if key not in CONFIG_KEYS and key not in
