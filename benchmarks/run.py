@@ -213,9 +213,10 @@ def unstuck_command() -> list[str]:
 FLOOR_LOAD = """
 import gzip, pickle, sklearn, spacy
 from unstuck.model import DEFAULT_MODEL_DIR
+from unstuck.model.artifact import PIPELINE_FILE
 from unstuck.model.nlp import build_nlp
 nlp = build_nlp()
-pipeline = pickle.loads(gzip.decompress((DEFAULT_MODEL_DIR / "pipeline.pkl.gz").read_bytes()))
+pipeline = pickle.loads(gzip.decompress((DEFAULT_MODEL_DIR / PIPELINE_FILE).read_bytes()))
 """
 
 FLOOR_PIPE = """

@@ -105,6 +105,17 @@ def check_model_target(directory: Path) -> None:
                          "folder name, an empty folder or a model folder; nothing was deleted")
 
 
+def model_format(raw: dict):
+    """A parsed meta.json's model format; one without the field was made before formats were numbered."""
+    return raw.get("format", 1)
+
+
+def pipeline_bytes(pipeline) -> bytes:
+    """The pipeline file of the current format: a gzip-compressed pickle (no timestamp, so the same
+    pipeline gives the same bytes)."""
+    return gzip.compress(pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL), compresslevel=6, mtime=0)
+
+
 def save_model(directory: Path, pipeline, manifest: Manifest, documents: dict[str, str] | None = None) -> Path:
     """Write the model (and `documents`, text files by name: the card, the training report) to a
     temporary sibling directory, then move it into place. Only a new path, an empty folder or a model
@@ -112,8 +123,7 @@ def save_model(directory: Path, pipeline, manifest: Manifest, documents: dict[st
     directory = Path(directory)
     check_model_target(directory)
     with staged_directory(directory) as staging:
-        (staging / PIPELINE_FILE).write_bytes(
-            gzip.compress(pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL), compresslevel=6, mtime=0))
+        (staging / PIPELINE_FILE).write_bytes(pipeline_bytes(pipeline))
         manifest.sha256, manifest.format = file_sha256(staging / PIPELINE_FILE), FORMAT
         (staging / META_FILE).write_text(json.dumps(asdict(manifest), indent=2) + "\n", encoding="utf-8")
         for name, text in (documents or {}).items():
@@ -146,7 +156,7 @@ def read_manifest(directory: Path, remedy: str = REMEDY, labels: tuple[str, ...]
     try:
         raw = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
         problem = manifest_problem(raw, labels, threshold_names)
-        manifest = None if problem else Manifest(**{"format": 1, **raw})  # no format: one made before formats
+        manifest = None if problem else Manifest(**{**raw, "format": model_format(raw)})
     except (FileNotFoundError, NotADirectoryError):
         raise ModelError(f"{directory}: no model here ({META_FILE} missing); {remedy}") from None
     except (ValueError, TypeError, UnicodeDecodeError, RecursionError, OSError):
@@ -161,7 +171,7 @@ def manifest_problem(raw, labels: tuple[str, ...] = LABEL_IDS, threshold_names: 
     expected, names = list(labels), list(labels if threshold_names is None else threshold_names)
     if not isinstance(raw, dict):
         return "manifest is damaged (not a JSON object)"
-    if isinstance(raw.get("format", 1), bool) or raw.get("format", 1) not in PIPELINE_FILES:
+    if isinstance(model_format(raw), bool) or model_format(raw) not in PIPELINE_FILES:
         return (f"made for model format {str(raw.get('format'))[:20]}; this unstuck reads formats "
                 f"{', '.join(map(str, PIPELINE_FILES))}")
     theirs = raw.get("label_ids")

@@ -23,7 +23,7 @@ from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_wo
 
 from unstuck.data.errors import InputError, UnstuckError
 from unstuck.data.formats import file_sha256, input_size
-from unstuck.model.artifact import META_FILE, PIPELINE_FILES, ModelError, staged_directory
+from unstuck.model.artifact import META_FILE, PIPELINE_FILES, ModelError, model_format, staged_directory
 from unstuck.model.batch import LISTED_SKIPS, BatchSummary
 from unstuck.data.partition import (
     MANIFEST_FILE, MANIFEST_FORMAT, FilePartition, ReadOptions, check_output_folder, partition_entry, read_manifest,
@@ -156,7 +156,7 @@ class ModelShipment(WorkerPlugin):
         target = Path(worker.local_directory, SHIPPED_MODELS, self.sha256)
         meta = json.loads(self.files[META_FILE])
         recorded = meta.get("sha256")
-        received = hashlib.sha256(self.files.get(PIPELINE_FILES.get(meta.get("format", 1)), b"")).hexdigest()
+        received = hashlib.sha256(self.files.get(PIPELINE_FILES.get(model_format(meta)), b"")).hexdigest()
         if not received == recorded == self.sha256:
             raise ModelError(f"the model sent to {worker.address} arrived with sha256 {received[:12]}, its "
                              f"manifest records {str(recorded)[:12]}; nothing was loaded")

@@ -82,18 +82,18 @@ class _Payload:
 
 
 def pickled_pipeline(obj, format=2) -> bytes:
-    """`obj` as a model directory of `format` stores its pipeline (2: gzip pickle, 1: joblib)."""
-    import gzip
+    """`obj` as a model directory of `format` stores its pipeline (2: `artifact.pipeline_bytes`, 1: joblib)."""
     import io
-    import pickle
 
     import joblib
+
+    from unstuck.model.artifact import pipeline_bytes
 
     if format == 1:
         buffer = io.BytesIO()
         joblib.dump(obj, buffer)
         return buffer.getvalue()
-    return gzip.compress(pickle.dumps(obj))
+    return pipeline_bytes(obj)
 
 
 @pytest.fixture
