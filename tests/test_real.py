@@ -130,6 +130,29 @@ def test_train_holds_each_real_source_out_whole_and_reports_it(tiny_examples, ti
     assert result.report["group_cv"]["n"] + result.report["cv"]["n"] > 0
 
 
+def test_train_holds_real_writers_out_and_their_unlabeled_posts_with_them(tiny_examples, tiny_config, monkeypatch):
+    from unstuck.training import train as T
+
+    real = [Example(f"r{s}-{i}", e.text + f" (post {s})", e.labels, f"real:{s}", f"writer-{s}-{i % 4}")
+            for s in ("a", "b") for i, e in enumerate(tiny_examples)]
+    weak = [Example(f"w-{i}", f"an unlabeled post about the weekend, number {i}", (), "weak:a", f"writer-a-{i % 4}")
+            for i in range(8)]
+    seen = []
+    fit_predict = T._fit_predict
+    monkeypatch.setattr(T, "_fit_predict", lambda config, feats, Y, weights, tr, te: (
+        seen.append((tr, te)), fit_predict(config, feats, Y, weights, tr, te))[1])
+    result = T.train(tiny_examples + real + weak, tiny_config)
+    writers = result.report["real_writer_cv"]
+    assert writers["n"] == len(real)  # every labeled real item scored once, the unlabeled ones never
+    assert set(writers["sources"]) == {"real:a", "real:b"}
+    groups = [e.group for e in result.split.train]
+    names = [e.id for e in result.split.train]
+    folds = [(tr, te) for tr, te in seen if len(te) and all(names[i].startswith("r") for i in te)]
+    assert folds
+    for tr, te in folds:  # no writer on both sides, their unlabeled posts included
+        assert not {groups[i] for i in tr} & {groups[i] for i in te}
+
+
 def test_evaluate_breaks_results_down_by_source(tmp_path):
     from typer.testing import CliRunner
 

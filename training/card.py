@@ -45,7 +45,8 @@ def model_card(manifest, report: dict) -> str:
     lines += ["", "## Scores", ""]
     summary = [("held-out split", "heldout"), (f"{manifest.config.get('folds')}-fold CV on the training split", "cv"),
                ("held-out groups (GroupKFold by writer/style)", "group_cv"),
-               ("held-out real sources (each source left out in turn)", "real_cv")]
+               ("held-out real sources (each source left out in turn)", "real_cv"),
+               ("held-out real writers (trained on the other writers of every source)", "real_writer_cv")]
     lines += ["| evaluation | micro F1 | macro F1 | entries with no barrier given a tag | barrier entries given none |",
               "|---|---:|---:|---:|---:|"]
     for title, key in summary:
@@ -74,6 +75,17 @@ def model_card(manifest, report: dict) -> str:
                   "|---|---:|---:|---:|---:|"]
         lines += [f"| {name} | {m['n']} | {m['micro']['f1']:.3f} | {m['macro']['f1']:.3f} | "
                   f"{_share(m['entries'], 'untagged_given_a_tag')} |" for name, m in real.get("sources", {}).items()]
+    if report.get("real_writer_cv"):
+        writers = report["real_writer_cv"]
+        lines += ["", "Per label on held-out real writers (5 folds by writer; each fold trained on everything "
+                  "else, the other writers of the same sources included, as the shipped model is):", "",
+                  "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {k} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |"
+                  for k, m in writers["labels"].items()]
+        lines += ["", "| real source, writers held out | entries | micro F1 | macro F1 | entries with no barrier given a tag |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {name} | {m['n']} | {m['micro']['f1']:.3f} | {m['macro']['f1']:.3f} | "
+                  f"{_share(m['entries'], 'untagged_given_a_tag')} |" for name, m in writers.get("sources", {}).items()]
     if report.get("configs"):
         lines += ["", "## Configurations compared (macro F1, training split)", "",
                   f"The shipped configuration ({manifest.config.get('name')}) was chosen as the one with the "

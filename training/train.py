@@ -199,6 +199,25 @@ def held_out_sources(config, feats, Y, sources: Sequence[str], weights=None) -> 
     return {**scores(Y[mask], pred[mask]), "sources": per_source} if real else {}
 
 
+def held_out_writers(config, feats, Y, sources: Sequence[str], groups: Sequence[str], weights=None,
+                      n_splits: int = 5) -> dict:
+    """The labeled real items split by writer (GroupKFold over writers), everything else always training:
+    how the model does on new writers of the kinds of real text it has read, as the shipped model (trained
+    on all of them) meets them. A held-out writer's unlabeled posts (`weak:`) leave with them."""
+    feats, pred = np.asarray(feats, dtype=object), np.zeros(Y.shape, dtype=int)
+    sources, groups = np.asarray(sources, dtype=object), np.asarray(groups, dtype=object)
+    inside = np.flatnonzero([s.startswith("real:") for s in sources])
+    if len(set(groups[inside])) < 2:
+        return {}
+    for _, te in GroupKFold(n_splits=min(n_splits, len(set(groups[inside])))).split(inside, groups=groups[inside]):
+        te = inside[te]
+        tr = np.flatnonzero(~np.isin(groups, groups[te]))
+        pred[te] = _fit_predict(config, feats, Y, weights, tr, te)
+    per_source = {s: scores(Y[inside][sources[inside] == s], pred[inside][sources[inside] == s])
+                  for s in sorted(set(sources[inside]))}
+    return {**scores(Y[inside], pred[inside]), "sources": per_source}
+
+
 def _fit_predict(config, feats, Y, weights, tr, te) -> np.ndarray:
     model, thresholds = fit_with_thresholds(config, feats[tr], Y[tr], None if weights is None else weights[tr])
     return apply_thresholds(_predict(model, feats[te], config), thresholds)
@@ -230,6 +249,8 @@ def train(
     if not written.all():
         say("holding out each real source in turn")
         report["real_cv"] = held_out_sources(config, feats, Y, sources, weights)
+        say("holding out real writers, five folds")
+        report["real_writer_cv"] = held_out_writers(config, feats, Y, sources, groups, weights)
     for candidate in compare:
         say(f"comparing configuration {candidate.name!r}")
         candidate = replace(candidate, seed=config.seed, user_weight=config.user_weight)
@@ -255,7 +276,7 @@ def train(
         trained_at=trained_at,
         n_train=len(split.train),
         config=asdict(config),
-        metrics={k: report[k] for k in ("heldout", "cv", "group_cv", "real_cv") if k in report},
+        metrics={k: report[k] for k in ("heldout", "cv", "group_cv", "real_cv", "real_writer_cv") if k in report},
     )
     return TrainResult(pipeline, manifest, split, report)
 
