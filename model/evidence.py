@@ -58,6 +58,8 @@ def find_evidence(
         if rank and sentence_scores[k] < max(threshold, sentence_scores[order[0]] * 2 / 3):
             break
         found.extend(_phrases(sentences[k], weights))
+    if not found:  # no telling words: the highest-scoring sentence with nothing negated in it
+        found.extend([_whole_sentence(sentences[k], weights) for k in order if _plain(sentences[k])][:1])
     found.sort(key=lambda e: -e.weight)
     return found[: MAX_PHRASES * MAX_SENTENCES]
 
@@ -80,7 +82,19 @@ def _phrases(sentence: Span, weights: np.ndarray) -> list[TextSpan]:
     phrases = []
     for run in runs:
         span = doc[run[0] : run[-1] + 1]
+        if all(t.is_stop or t.is_punct for t in span):  # "I", "what if I", "ca" (of "can't") tell a reader nothing
+            continue
         phrases.append(TextSpan(span.start_char, span.end_char, span.text,
                                 weight=float(weights[run[0] : run[-1] + 1].sum())))
     phrases.sort(key=lambda e: -e.weight)
     return phrases[:MAX_PHRASES]
+
+
+def _plain(sentence: Span) -> bool:
+    return any(not t.is_space for t in sentence) and not any(t._.negated or is_negation_cue(t) for t in sentence)
+
+
+def _whole_sentence(sentence: Span, weights: np.ndarray) -> TextSpan:
+    words = [t for t in sentence if not t.is_space]
+    span = sentence.doc[words[0].i : words[-1].i + 1]
+    return TextSpan(span.start_char, span.end_char, span.text, weight=float(weights[span.start : span.end].sum()))
