@@ -67,6 +67,9 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
     "The nurse asked whether I had thought about hurting myself. No, never, and I said so.",
     "My abusive ex lives in another country now and we have no contact.",
     "Revising the lecture on suicide risk assessment for Friday's exam.",
+    "A lad I played football with at school committed suicide, and I went to the service with my dad.",
+    "Honestly, committing suicide won't fix what's wrong, I know that, and I want to help you find what will.",
+    "I'm no longer suicidal; the new job and the dog have changed my mornings.",
 ])
 def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_past(text):
     assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged  # the rules alone: the model may judge
@@ -77,6 +80,8 @@ def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_pas
     "The nurse asked whether I had thought about hurting myself. I said no but honestly yes, every night.",
     "Took a handful of my sleeping pills last night and woke up sick. Wish I'd swallowed more of them.",
     "There is child abuse going on next door and nobody rings anyone.",
+    "Committing suicide would sort everything out for everyone, me included.",
+    "I was no longer suicidal for a while but it's back again this week.",
 ])
 def test_safety_the_writer_now_a_question_answered_yes_and_a_dependent_still_fire(text):
     assert screen(text).flagged
@@ -102,20 +107,11 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
 
 
 @pytest.mark.parametrize("name, min_recall, max_alarms", [
-    # half of a blind set written without sight of the rules; rules alone: 37% recall, 7% alarms
-    ("crisis_blind_test.jsonl", 0.65, 0.15),
-    # a second blind set, written later with no example phrasings given; rules alone: 48%, 20%
-    ("crisis_blind2_test.jsonl", 0.70, 0.30),
-    # long entries and entries about other people: the weakest ground; rules alone: 40%, 38%
-    ("crisis_long_others_test.jsonl", 0.45, 0.45),
-    # a third blind set, written while the window model was built, read once when it was final:
-    # rules 59% recall, 21% false alarms; rules+model 80%, 27% (2026-12-07)
-    ("crisis_blind3_test.jsonl", 0.75, 0.30),
-    # Since the issue-16 precision work (2026-12-07) the three sets above are development data: their
-    # misses and false alarms were read for causes. The fourth was written by a helper who saw neither
-    # the rules nor the cases, and measured once when everything was final: rules 59% recall, 14%
-    # false alarms; rules+model 82%, 18%. Never trained or tuned on.
-    ("crisis_blind4_test.jsonl", 0.75, 0.25),
+    # The earlier blind sets (blind, blind2, blind3, blind4, long_others) are training cases now
+    # (data/crisis/README.md). The fifth was written by a helper who saw neither the rules nor the
+    # cases, and measured once, when everything was final: rules 42.5% recall, 15.5% false alarms;
+    # rules+model 82.5%, 16.5% (2026-12-07). Never trained or tuned on.
+    ("crisis_blind5_test.jsonl", 0.78, 0.22),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
