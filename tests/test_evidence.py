@@ -69,7 +69,7 @@ def test_evidence_explain_rejects_an_unknown_label():
     "What if I tell her everything and she thinks I'm making it up? I do want to go back, I think.",
     "I've been meaning to call the clinic since February. I do, I just never get round to it.",
     "I keep skipping the homework she gives me. I don't know why I do that, I just do.",
-    "What if I open up and it all falls apart? I can't stop thinking about what if I do.",
+    "I'm scared to open up to her. What if I say it and it all falls apart, what if I do?",
 ])
 def test_evidence_quotes_telling_words_for_every_tag(tagger, text):
     """Each tag given has evidence, and none of it is only little words ("I", "what if I")."""
