@@ -66,26 +66,12 @@ def model_card(manifest, report: dict) -> str:
         lines += [f"| {k} | {report['group_cv']['labels'][k]['f1']:.2f} | {report['group_cv']['labels'][k]['support']} |"
                   for k in LABEL_IDS]
     if "real_cv" in report:
-        real = report["real_cv"]
-        lines += ["", "Per label on held-out real sources (each real source left out whole, trained on the rest; "
-                  "pooled):", "", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
-        lines += [f"| {k} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |"
-                  for k, m in real["labels"].items()]
-        lines += ["", "| held-out real source | entries | micro F1 | macro F1 | entries with no barrier given a tag |",
-                  "|---|---:|---:|---:|---:|"]
-        lines += [f"| {name} | {m['n']} | {m['micro']['f1']:.3f} | {m['macro']['f1']:.3f} | "
-                  f"{_share(m['entries'], 'untagged_given_a_tag')} |" for name, m in real.get("sources", {}).items()]
+        lines += _real_tables(report["real_cv"], "Per label on held-out real sources (each real source left out "
+                              "whole, trained on the rest; pooled):", "held-out real source")
     if report.get("real_writer_cv"):
-        writers = report["real_writer_cv"]
-        lines += ["", "Per label on held-out real writers (5 folds by writer; each fold trained on everything "
-                  "else, the other writers of the same sources included, as the shipped model is):", "",
-                  "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
-        lines += [f"| {k} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |"
-                  for k, m in writers["labels"].items()]
-        lines += ["", "| real source, writers held out | entries | micro F1 | macro F1 | entries with no barrier given a tag |",
-                  "|---|---:|---:|---:|---:|"]
-        lines += [f"| {name} | {m['n']} | {m['micro']['f1']:.3f} | {m['macro']['f1']:.3f} | "
-                  f"{_share(m['entries'], 'untagged_given_a_tag')} |" for name, m in writers.get("sources", {}).items()]
+        lines += _real_tables(report["real_writer_cv"], "Per label on held-out real writers (5 folds by writer; "
+                              "each fold trained on everything else, the other writers of the same sources "
+                              "included, as the shipped model is):", "real source, writers held out")
     if report.get("configs"):
         lines += ["", "## Configurations compared (macro F1, training split)", "",
                   f"The shipped configuration ({manifest.config.get('name')}) was chosen as the one with the "
@@ -98,6 +84,18 @@ def model_card(manifest, report: dict) -> str:
             lines.append(f"| {name} | {c['cv_macro_f1']:.3f} | {c['group_cv_macro_f1']:.3f} | {' | '.join(real)} |")
     lines += ["", "## Known limits", "", LIMITS, ""]
     return "\n".join(lines)
+
+
+def _real_tables(result: dict, caption: str, source_heading: str) -> list[str]:
+    """Per-label scores of a real-text evaluation, then its scores per real source."""
+    lines = ["", caption, "", "| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {k} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | {m['support']} |"
+              for k, m in result["labels"].items()]
+    lines += ["", f"| {source_heading} | entries | micro F1 | macro F1 | entries with no barrier given a tag |",
+              "|---|---:|---:|---:|---:|"]
+    lines += [f"| {name} | {m['n']} | {m['micro']['f1']:.3f} | {m['macro']['f1']:.3f} | "
+              f"{_share(m['entries'], 'untagged_given_a_tag')} |" for name, m in result.get("sources", {}).items()]
+    return lines
 
 
 def _real_counts(data: dict) -> str:
