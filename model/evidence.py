@@ -66,7 +66,7 @@ def find_evidence(
 
 def _phrases(sentence: Span, weights: np.ndarray) -> list[TextSpan]:
     doc = sentence.doc
-    usable = [t for t in sentence if not (t._.negated or is_negation_cue(t) or t.is_space)]
+    usable = [t for t in sentence if not (_negated(t) or t.is_space)]
     if not usable:
         return []
     top = max(weights[t.i] for t in usable)
@@ -91,7 +91,12 @@ def _phrases(sentence: Span, weights: np.ndarray) -> list[TextSpan]:
 
 
 def _plain(sentence: Span) -> bool:
-    return any(not t.is_space for t in sentence) and not any(t._.negated or is_negation_cue(t) for t in sentence)
+    return any(not t.is_space for t in sentence) and not any(map(_negated, sentence))
+
+
+def _negated(token) -> bool:
+    """A negation cue or a word in its scope: never evidence."""
+    return token._.negated or is_negation_cue(token)
 
 
 def _whole_sentence(sentence: Span, weights: np.ndarray) -> TextSpan:
