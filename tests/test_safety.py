@@ -70,6 +70,8 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
     "A lad I played football with at school committed suicide, and I went to the service with my dad.",
     "Honestly, committing suicide won't fix what's wrong, I know that, and I want to help you find what will.",
     "I'm no longer suicidal; the new job and the dog have changed my mornings.",
+    "Two of my suicidal friends from school are doing much better now, and we had pizza on Friday.",
+    "My dad attempted suicide when I was nine; we can talk about it openly now.",
 ])
 def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_past(text):
     assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged  # the rules alone: the model may judge
@@ -82,6 +84,11 @@ def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_pas
     "There is child abuse going on next door and nobody rings anyone.",
     "Committing suicide would sort everything out for everyone, me included.",
     "I was no longer suicidal for a while but it's back again this week.",
+    "Work was awful again and I cut to calm down, like I always do now.",
+    "When it gets this loud in my head I have to cut, nothing else works.",
+    "Been fighting the urge to cut all evening.",
+    "All I want right now is to end it.",
+    "My mum tried to commit suicide and now I want to kill myself too.",
 ])
 def test_safety_the_writer_now_a_question_answered_yes_and_a_dependent_still_fire(text):
     assert screen(text).flagged
