@@ -114,14 +114,14 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
 
 
 @pytest.mark.parametrize("name, min_recall, max_alarms", [
-    # The earlier blind sets (blind, blind2, blind3, blind4, long_others) are training cases now
-    # (data/crisis/README.md). The fifth was written by a helper who saw neither the rules nor the
-    # cases, and measured once, when everything was final: rules 42.5% recall, 15.5% false alarms;
-    # rules+model 82.5%, 16.5% (2026-12-07). Never trained or tuned on. The sixth, written the same
-    # way by another helper, measured once after this session's rule changes: rules 43.3% / 16.5%,
-    # rules+model 82.5% / 16.5% (2026-12-07, third session).
-    ("crisis_blind5_test.jsonl", 0.78, 0.22),
-    ("crisis_blind6_test.jsonl", 0.78, 0.22),
+    # The earlier blind sets (blind, blind2, blind3, blind4, long_others, blind5) are training cases now
+    # (data/crisis/README.md). Each later set was written by a helper who saw neither the rules nor the
+    # cases. The sixth, measured once after the rule changes (rules+model 82.5% recall, 16.5% false
+    # alarms), then decided one question (should the fifth set train? 84.2%, 16.5%: yes), so it is
+    # development data now, never trained on. The seventh, in other Englishes, was measured once when
+    # everything was final: rules 45.0% / 15.5%; rules+model 80.8% / 17.5% (2026-12-07, third session).
+    ("crisis_blind6_test.jsonl", 0.80, 0.20),
+    ("crisis_blind7_test.jsonl", 0.76, 0.22),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
