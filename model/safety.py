@@ -9,7 +9,8 @@ Independent of the classifier and its thresholds; no option turns it off. The ru
    `strong`;
 3. a candidate of a rule with `needs = "LIST"` is dropped unless its sentence holds a word of that
    list ("suicide" needs the writer: I, me, my); a `kind = "self"` candidate in a sentence that
-   addresses someone else ("you", "your") and names no writer is dropped (advice to a friend);
+   addresses someone else ("you", "your") and names no writer is dropped (advice to a friend), and
+   so is one whose subject, the person named just before it, is "you" ("if you did commit suicide");
 4. a candidate in a sentence with an `[[asked]]` question ("the GP asked whether I'd...") answered no
    right after it, with no yes, hedge or present-risk word there, is dropped;
 5. a candidate overlapping a `[[denial]]` span ("I'm not suicidal") is dropped, unless the same
@@ -55,6 +56,7 @@ PATTERNS_PATH = DATA_DIR / "crisis_patterns.toml"
 SECTIONS = ("rule", "figurative", "other", "denial", "resolved", "over", "asked")
 SAFETY = "safety"  # the kind of rule that raises the safety concern (someone hurting the writer now)
 ANSWER_WORDS = 4  # a "no" this early in the sentence after a question answers it ("Never have.", "I said no")
+SUBJECT_WORDS = 4  # "you" this close before a match is its subject ("if you did commit suicide")
 MAX_WINDOW = 3  # sentences: the model scores each run of one to three sentences, and the whole entry
 
 
@@ -164,7 +166,7 @@ class CrisisScreen:
                 continue
             if span.label_ in self.needs and not self._holds(span, self.needs[span.label_]):
                 continue
-            if kind == "self" and self._addressed(span) and not self._holds(span, self.first_person):
+            if kind == "self" and self._about_someone_else(span):
                 continue
             if any(self._same_sentence(span, a) and self._answered_no(a) for a in found["asked"]):
                 continue
@@ -202,6 +204,24 @@ class CrisisScreen:
     def _addressed(self, span: Span) -> bool:
         """The span's sentence speaks to someone else ("if you're thinking of suicide, call..."), not of the writer."""
         return any(t.lower_ in self.second_person for t in _sentence(span))
+
+    def _about_someone_else(self, span: Span) -> bool:
+        """A match that names no writer is someone else's when its sentence addresses another person and
+        names no writer anywhere ("if you're thinking of suicide, call..."), or when the person named
+        last, a few words before it, is "you" ("I'd feel guilty if you did commit suicide"). Further
+        back "you" is as often the writer's generic you ("I hate when you never know when the suicidal
+        thoughts come"), and he or she may be someone whose plan the writer is worried about: kept."""
+        if any(t.lower_ in self.first_person for t in span):
+            return False
+        if self._addressed(span) and not self._holds(span, self.first_person):
+            return True
+        before = span.doc[max(_sentence(span).start, span.start - SUBJECT_WORDS) : span.start]
+        for token in reversed(before):
+            if token.lower_ in self.first_person:
+                return False
+            if token.lower_ in self.second_person:
+                return True
+        return False
 
     def _answered_no(self, asked: Span) -> bool:
         """A question someone asked the writer ("the GP asked whether I'd thought of...") answered no,

@@ -72,6 +72,10 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
     "I'm no longer suicidal; the new job and the dog have changed my mornings.",
     "Two of my suicidal friends from school are doing much better now, and we had pizza on Friday.",
     "My dad attempted suicide when I was nine; we can talk about it openly now.",
+    "I would be heartbroken if you did something like suicide, so please ring me first.",
+    "I honestly don't believe you want to die, I think you want the pain to stop.",
+    "I'm not a danger to myself, the assessment nurse agreed, just worn out.",
+    "Packing the office up: I'll spend my last day on the job handing over to Priya.",
 ])
 def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_past(text):
     assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged  # the rules alone: the model may judge
@@ -89,6 +93,10 @@ def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_pas
     "Been fighting the urge to cut all evening.",
     "All I want right now is to end it.",
     "My mum tried to commit suicide and now I want to kill myself too.",
+    "Worst part of this month is how you never get warned before the suicidal thoughts hit me.",
+    "He told his sister he would go on one last trip and kill himself after it.",
+    "My GP wants to refer me because she thinks I'm a danger to myself. Maybe she's right.",
+    "Drove out to the lake where I'm going to spend my last night. It's quiet.",
 ])
 def test_safety_the_writer_now_a_question_answered_yes_and_a_dependent_still_fire(text):
     assert screen(text).flagged
@@ -114,14 +122,15 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
 
 
 @pytest.mark.parametrize("name, min_recall, max_alarms", [
-    # The earlier blind sets (blind, blind2, blind3, blind4, long_others, blind5) are training cases now
-    # (data/crisis/README.md). Each later set was written by a helper who saw neither the rules nor the
-    # cases. The sixth, measured once after the rule changes (rules+model 82.5% recall, 16.5% false
-    # alarms), then decided one question (should the fifth set train? 84.2%, 16.5%: yes), so it is
-    # development data now, never trained on. The seventh, in other Englishes, was measured once when
-    # everything was final: rules 45.0% / 15.5%; rules+model 80.8% / 17.5% (2026-12-07, third session).
-    ("crisis_blind6_test.jsonl", 0.80, 0.20),
-    ("crisis_blind7_test.jsonl", 0.76, 0.22),
+    # The earlier blind sets (blind, blind2, blind3, blind4, long_others, blind5, blind6, blind7) are
+    # training cases now (data/crisis/README.md). Each later set was written by a helper who saw neither
+    # the rules nor the cases. The eighth, in the voice of forum posts and replies, was measured after the
+    # rule changes of 2026-12-07 (fourth session; rules+model 80.0% recall, 21.4% false alarms), then
+    # decided one question (should the sixth and seventh sets train? 83.3%, 22.3%: yes), so it is
+    # development data now, never trained on. The ninth, in the voice of journal-app entries, was measured
+    # once when everything was final: rules 44.2% / 27.2%; rules+model 72.5% / 29.1%.
+    ("crisis_blind8_test.jsonl", 0.79, 0.26),
+    ("crisis_blind9_test.jsonl", 0.68, 0.33),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
