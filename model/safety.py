@@ -12,7 +12,7 @@ Independent of the classifier and its thresholds; no option turns it off. The ru
    addresses someone else ("you", "your") and names no writer is dropped (advice to a friend), and
    so is one whose subject, the person named just before it, is "you" ("if you did commit suicide");
 4. a candidate in a sentence with an `[[asked]]` question ("the GP asked whether I'd...") answered no
-   right after it, with no yes, hedge or present-risk word there, is dropped;
+   right after it, with no yes, hedge or present-risk word after the no, is dropped;
 5. a candidate overlapping a `[[denial]]` span ("I'm not suicidal") is dropped, unless the same
    sentence hedges after the denial ("probably", "but", "sometimes"...): when unsure, flag;
 6. a candidate in a sentence with a `[[resolved]]` marker ("five years since my attempt") is
@@ -55,7 +55,7 @@ from unstuck.model.prefilter import Anchors
 PATTERNS_PATH = DATA_DIR / "crisis_patterns.toml"
 SECTIONS = ("rule", "figurative", "other", "denial", "resolved", "over", "asked")
 SAFETY = "safety"  # the kind of rule that raises the safety concern (someone hurting the writer now)
-ANSWER_WORDS = 4  # a "no" this early in the sentence after a question answers it ("Never have.", "I said no")
+ANSWER_WORDS = 6  # a "no" this early in the sentence after a question answers it ("Never have.", "Hand on heart, no.")
 SUBJECT_WORDS = 4  # "you" this close before a match is its subject ("if you did commit suicide")
 MAX_WINDOW = 3  # sentences: the model scores each run of one to three sentences, and the whole entry
 
@@ -225,7 +225,8 @@ class CrisisScreen:
 
     def _answered_no(self, asked: Span) -> bool:
         """A question someone asked the writer ("the GP asked whether I'd thought of...") answered no,
-        after it in its sentence or in the next one, with no yes or hedge there: when unsure, flag."""
+        after it in its sentence or in the next one, with no yes, hedge or present-risk word after the
+        no: when unsure, flag."""
         sentence = _sentence(asked)
         after = [t.lower_ for t in asked.doc[asked.end : sentence.end]]
         answer = bool(self.answered_no.intersection(after))
@@ -234,7 +235,12 @@ class CrisisScreen:
             after += following
             answer |= bool(self.answered_no.intersection(following[:ANSWER_WORDS])) or bool(
                 self.replies.intersection(following) and self.answered_no.intersection(following))
-        return answer and not set(after) & (self.answered_yes | self.hedges | self.present)
+        if not answer:
+            return False
+        # what follows the first "no" may take it back ("no, but honestly yes"); what comes before it
+        # ("bit taken aback, but no") does not
+        first_no = next(i for i, word in enumerate(after) if word in self.answered_no)
+        return not set(after[first_no + 1 :]) & (self.answered_yes | self.hedges | self.present)
 
     @staticmethod
     def _same_sentence(span: Span, other: Span) -> bool:

@@ -76,6 +76,15 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
     "I honestly don't believe you want to die, I think you want the pain to stop.",
     "I'm not a danger to myself, the assessment nurse agreed, just worn out.",
     "Packing the office up: I'll spend my last day on the job handing over to Priya.",
+    "Discharged back to the GP today, no urges and no plans.",
+    "Volunteer shift: two callers were actively suicidal and we got them help.",
+    "Nurse training day: we practised asking a patient about suicide, calmly and directly.",
+    "The clinic ran the suicide screen on me today. Honestly no.",
+    "The GP asked if I'd had thoughts of suicide. Bit surprised, but no, honestly no.",
+    "History of self-harm, none in ten years, the letter says, and that is right.",
+    "Half marathon done and my legs want to die.",
+    "At fifteen I was in hospital after an overdose; I'm thirty now and well.",
+    "Watched a series with a self-harm storyline; the helpline card at the end was a nice touch.",
 ])
 def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_past(text):
     assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged  # the rules alone: the model may judge
@@ -97,6 +106,12 @@ def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_pas
     "He told his sister he would go on one last trip and kill himself after it.",
     "My GP wants to refer me because she thinks I'm a danger to myself. Maybe she's right.",
     "Drove out to the lake where I'm going to spend my last night. It's quiet.",
+    "Rough week. not great, feeling suicidal most evenings, told nobody.",
+    "The kids are at their dad's and I'm not safe on my own tonight.",
+    "Ran a hose from the exhaust into the back window and sat there a while.",
+    "Put the whole packet in one go so I don't wake up.",
+    "Gave her an extra dose of the cough syrup so she'd sleep through.",
+    "Lost it with my son and hit him hard enough to leave a bruise.",
 ])
 def test_safety_the_writer_now_a_question_answered_yes_and_a_dependent_still_fire(text):
     assert screen(text).flagged
@@ -122,15 +137,15 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
 
 
 @pytest.mark.parametrize("name, min_recall, max_alarms", [
-    # The earlier blind sets (blind, blind2, blind3, blind4, long_others, blind5, blind6, blind7) are
+    # The earlier blind sets (blind, blind2, blind3, blind4, long_others, blind5 to blind7, blind9) are
     # training cases now (data/crisis/README.md). Each later set was written by a helper who saw neither
-    # the rules nor the cases. The eighth, in the voice of forum posts and replies, was measured after the
-    # rule changes of 2026-12-07 (fourth session; rules+model 80.0% recall, 21.4% false alarms), then
-    # decided one question (should the sixth and seventh sets train? 83.3%, 22.3%: yes), so it is
-    # development data now, never trained on. The ninth, in the voice of journal-app entries, was measured
-    # once when everything was final: rules 44.2% / 27.2%; rules+model 72.5% / 29.1%.
-    ("crisis_blind8_test.jsonl", 0.79, 0.26),
-    ("crisis_blind9_test.jsonl", 0.68, 0.33),
+    # the rules nor the cases. The eighth, in the voice of forum posts and replies, decided two questions
+    # (should the sixth and seventh, then the ninth, train? yes), so it is development data now, never
+    # trained on (rules+model at the end: 86.7% recall, 19.4% false alarms). The tenth (journal entries,
+    # voice memos, unsent letters) was measured once when everything was final: rules 45.8% / 15.5%;
+    # rules+model 81.7% / 18.4% (2026-12-07, fourth session).
+    ("crisis_blind8_test.jsonl", 0.82, 0.24),
+    ("crisis_blind10_test.jsonl", 0.77, 0.23),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
