@@ -35,6 +35,7 @@ Which matchers run where is decided from the entry's words first (`unstuck.model
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
@@ -319,7 +320,7 @@ def _build(nlp: Language, lemmatizer, section: str, rules: list[dict], kinds: di
                 built.anchors.add_phrase([t.lower_ for t in d])
             for d in lemma:
                 built.anchors.add_phrase([t.lemma_ for t in d])
-        for pattern in rule.get("patterns", []):
+        for pattern in (v for p in rule.get("patterns", []) for v in _hyphen_variants(p)):
             matcher = Matcher(nlp.vocab)
             try:
                 matcher.add(rule_id, [pattern])
@@ -329,6 +330,22 @@ def _build(nlp: Language, lemmatizer, section: str, rules: list[dict], kinds: di
             built.patterns.append(matcher)
             built.anchors.add_pattern(pattern, _fold)
     return built
+
+
+def _hyphen_variants(pattern: list[dict]) -> list[list[dict]]:
+    """The pattern, and a variant for each hyphenated word it lists: spaCy splits "self-harm" into
+    "self", "-", "harm", so a token listing "self-harm" matches only through its pieces. Tokens that
+    repeat ("{0,3}") are left alone: their lists hold the pieces themselves."""
+    variants: list[list[dict]] = [[]]
+    for spec in pattern:
+        choices = [[spec]]
+        if spec.get("OP") in (None, "?"):
+            value = spec.get("LOWER")
+            words = [value] if isinstance(value, str) else value.get("IN", []) if isinstance(value, dict) else []
+            choices += [[{"LOWER": piece} for piece in re.split(r"(-)", str(word))]
+                        for word in words if re.fullmatch(r"\w+(-\w+)+", str(word))]
+        variants = [v + c for v in variants for c in choices]
+    return variants
 
 
 def _fold(text: str) -> str:

@@ -26,6 +26,7 @@ def screen(text: str):
     "He checks my phone every night and gets angry if I've texted anyone.",
     "my boyfriend threatened to kill me",
     "My ex keeps turning up at my work and threatened to kill me.",
+    "My mother-in-law slapped me across the face again last night.",  # a hyphenated word in a token pattern
 ])
 def test_safety_concern_someone_hurting_the_writer_now(text):
     result = screen(text)
