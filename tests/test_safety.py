@@ -85,6 +85,13 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
     "Half marathon done and my legs want to die.",
     "At fifteen I was in hospital after an overdose; I'm thirty now and well.",
     "Watched a series with a self-harm storyline; the helpline card at the end was a nice touch.",
+    "Homework log for Thursday: no urge to cut, no wanting to die, just flat and bored.",
+    "The nurse asked the usual questions about suicide and I said no, none of that.",
+    "My sister rang and asked me am I thinking of hurting myself. I said no, I'm just tired.",
+    "Back in Year 9 I self-harmed for a while; that was twelve years ago.",
+    "Prison visit for work: two men on self-harm watch, both asleep when I went round.",
+    "When I'm gone for the weekend my neighbour feeds the cat.",
+    "This spreadsheet wants me dead. Four hundred rows to go.",
 ])
 def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_past(text):
     assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged  # the rules alone: the model may judge
@@ -112,6 +119,12 @@ def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_pas
     "Put the whole packet in one go so I don't wake up.",
     "Gave her an extra dose of the cough syrup so she'd sleep through.",
     "Lost it with my son and hit him hard enough to leave a bruise.",
+    "Relapsed on Sunday: I cut for the first time in eight months.",
+    "If you are reading this I'll be gone, and the dog goes to Aunt Viv.",
+    "Sat with the tablets on the duvet most of the night, thinking I'd just finish it.",
+    "Honestly the house would run smoother if I wasn't around, and everyone knows it.",
+    "Alarm went off and I was gutted I woke up again.",
+    "Three different pharmacies this week so nobody asks; the boxes are in my bag.",
 ])
 def test_safety_the_writer_now_a_question_answered_yes_and_a_dependent_still_fire(text):
     assert screen(text).flagged
@@ -139,13 +152,14 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
 @pytest.mark.parametrize("name, min_recall, max_alarms", [
     # The earlier blind sets (blind, blind2, blind3, blind4, long_others, blind5 to blind7, blind9) are
     # training cases now (data/crisis/README.md). Each later set was written by a helper who saw neither
-    # the rules nor the cases. The eighth, in the voice of forum posts and replies, decided two questions
-    # (should the sixth and seventh, then the ninth, train? yes), so it is development data now, never
-    # trained on (rules+model at the end: 86.7% recall, 19.4% false alarms). The tenth (journal entries,
-    # voice memos, unsent letters) was measured once when everything was final: rules 45.8% / 15.5%;
-    # rules+model 81.7% / 18.4% (2026-12-07, fourth session).
-    ("crisis_blind8_test.jsonl", 0.82, 0.24),
-    ("crisis_blind10_test.jsonl", 0.77, 0.23),
+    # the rules nor the cases. The eighth (forum posts and replies) decided three questions, and the tenth
+    # (journal entries, voice memos, unsent letters) was read for failure causes: both are development
+    # data, never trained on (rules+model at the end: 86.7% / 17.5% and 89.2% / 9.7%). The eleventh
+    # (what people paste after a session) was measured once when everything was final: rules 44.2% /
+    # 17.5%; rules+model 80.0% / 17.5% (2026-12-07, fourth session).
+    ("crisis_blind8_test.jsonl", 0.82, 0.22),
+    ("crisis_blind10_test.jsonl", 0.85, 0.14),
+    ("crisis_blind11_test.jsonl", 0.76, 0.22),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
