@@ -10,9 +10,10 @@ Independent of the classifier and its thresholds; no option turns it off. The ru
 3. a candidate of a rule with `needs = "LIST"` is dropped unless its sentence holds a word of that
    list ("suicide" needs the writer: I, me, my); a `kind = "self"` candidate in a sentence that
    addresses someone else ("you", "your") and names no writer is dropped (advice to a friend), and
-   so is one whose subject, the person named just before it, is "you" ("if you did commit suicide");
+   so is one whose subject, the person named a few tokens before it, is "you" ("if you did commit
+   suicide"; not "I wrote you a note", not "you said he'd kill himself");
 4. a candidate in a sentence with an `[[asked]]` question ("the GP asked whether I'd...") answered no
-   right after it, with no yes, hedge or present-risk word after the no, is dropped;
+   right after it, with no yes or present-risk word in the answer and no hedge after the no, is dropped;
 5. a candidate overlapping a `[[denial]]` span ("I'm not suicidal") is dropped, unless the same
    sentence hedges after the denial ("probably", "but", "sometimes"...): when unsure, flag;
 6. a candidate in a sentence with a `[[resolved]]` marker ("five years since my attempt") is
@@ -56,8 +57,13 @@ from unstuck.model.prefilter import Anchors
 PATTERNS_PATH = DATA_DIR / "crisis_patterns.toml"
 SECTIONS = ("rule", "figurative", "other", "denial", "resolved", "over", "asked")
 SAFETY = "safety"  # the kind of rule that raises the safety concern (someone hurting the writer now)
-ANSWER_WORDS = 6  # a "no" this early in the sentence after a question answers it ("Never have.", "Hand on heart, no.")
-SUBJECT_WORDS = 4  # "you" this close before a match is its subject ("if you did commit suicide")
+ANSWER_WORDS = 4  # a "no" this early in the sentence after a question answers it ("Never have.", "I said no")
+ANSWER_WORDS_ALONE = 6  # up to here, a "no" standing alone answers it too ("Hand on heart, no."), not "it never stops"
+SUBJECT_WORDS = 4  # tokens: "you" this close before a match is its subject ("if you did commit suicide")
+# After "you", a word that makes it an object ("I wrote you a note", "told you about the overdose")
+OBJECT_NEXT = frozenset(["a", "an", "the", "my", "his", "her", "our", "their", "this", "that", "these", "those", "some",
+                         "about", "to", "for", "of", "in", "on", "with", "at", "from", "everything", "what", "how"])
+MAX_HYPHEN_VARIANTS = 16  # a pattern listing more hyphenated words than this is a mistake in the file
 MAX_WINDOW = 3  # sentences: the model scores each run of one to three sentences, and the whole entry
 
 
@@ -84,6 +90,8 @@ class CrisisScreen:
         self.first_person = frozenset(w.lower() for w in config.get("first_person", []))
         self.answered_no = frozenset(w.lower() for w in config.get("answered_no", []))
         self.second_person = frozenset(w.lower() for w in config.get("second_person", []))
+        self.second_subject = frozenset(w.lower() for w in config.get("second_person_subject", []))
+        self.third_person = frozenset(w.lower() for w in config.get("third_person", []))
         self.replies = frozenset(w.lower() for w in config.get("replies", []))
         self.answered_yes = frozenset(w.lower() for w in config.get("answered_yes", []))
         rules = config.get("rule", [])
@@ -209,39 +217,52 @@ class CrisisScreen:
     def _about_someone_else(self, span: Span) -> bool:
         """A match that names no writer is someone else's when its sentence addresses another person and
         names no writer anywhere ("if you're thinking of suicide, call..."), or when the person named
-        last, a few words before it, is "you" ("I'd feel guilty if you did commit suicide"). Further
-        back "you" is as often the writer's generic you ("I hate when you never know when the suicidal
-        thoughts come"), and he or she may be someone whose plan the writer is worried about: kept."""
-        if any(t.lower_ in self.first_person for t in span):
+        last, a few tokens before it, is "you" as a subject ("I'd feel guilty if you did commit
+        suicide"). Kept: "you" as an object ("I wrote you a suicide note"); "you" further back, as
+        often the writer's generic you ("I hate when you never know when the suicidal thoughts come");
+        and he or she named last, someone whose plan the writer is worried about ("you said he'd kill
+        himself")."""
+        if any(t.lower_ in self.first_person for t in span):  # "kill myself" names the writer itself
             return False
         if self._addressed(span) and not self._holds(span, self.first_person):
             return True
-        before = span.doc[max(_sentence(span).start, span.start - SUBJECT_WORDS) : span.start]
-        for token in reversed(before):
-            if token.lower_ in self.first_person:
+        doc = span.doc
+        for k in range(span.start - 1, max(_sentence(span).start, span.start - SUBJECT_WORDS) - 1, -1):
+            word = doc[k].lower_
+            if word in self.first_person or word in self.third_person:
                 return False
-            if token.lower_ in self.second_person:
-                return True
+            if word in self.second_subject:
+                following = doc[k + 1].lower_ if k + 1 < len(doc) else ""
+                return following not in OBJECT_NEXT
         return False
 
     def _answered_no(self, asked: Span) -> bool:
         """A question someone asked the writer ("the GP asked whether I'd thought of...") answered no,
-        after it in its sentence or in the next one, with no yes, hedge or present-risk word after the
-        no: when unsure, flag."""
+        after it in its sentence or in the next one, with no yes or present-risk word anywhere in the
+        answer and no hedge after the no ("bit taken aback, but no" is a no; "yes, but no plan" and
+        "no, but honestly yes" are not): when unsure, flag."""
         sentence = _sentence(asked)
         after = [t.lower_ for t in asked.doc[asked.end : sentence.end]]
         answer = bool(self.answered_no.intersection(after))
         if sentence.end < len(asked.doc):
             following = [t.lower_ for t in _sentence(asked.doc[sentence.end : sentence.end + 1])]
             after += following
-            answer |= bool(self.answered_no.intersection(following[:ANSWER_WORDS])) or bool(
+            answer |= self._early_no(following) or bool(
                 self.replies.intersection(following) and self.answered_no.intersection(following))
         if not answer:
             return False
-        # what follows the first "no" may take it back ("no, but honestly yes"); what comes before it
-        # ("bit taken aback, but no") does not
-        first_no = next(i for i, word in enumerate(after) if word in self.answered_no)
-        return not set(after[first_no + 1 :]) & (self.answered_yes | self.hedges | self.present)
+        first_no = next((i for i, word in enumerate(after) if word in self.answered_no), len(after))
+        if set(after) & (self.answered_yes | self.present):
+            return False
+        return not set(after[first_no + 1 :]) & self.hedges
+
+    def _early_no(self, words: list[str]) -> bool:
+        """The sentence after a question opens with a no ("Never have.", "I said no"), or has one
+        standing alone a little later ("Hand on heart, no."), not one inside a clause ("it never stops")."""
+        if self.answered_no.intersection(words[:ANSWER_WORDS]):
+            return True
+        return any(words[k] in self.answered_no and (k + 1 == len(words) or not words[k + 1].isalnum())
+                   for k in range(ANSWER_WORDS, min(ANSWER_WORDS_ALONE, len(words))))
 
     @staticmethod
     def _same_sentence(span: Span, other: Span) -> bool:
@@ -333,19 +354,28 @@ def _build(nlp: Language, lemmatizer, section: str, rules: list[dict], kinds: di
 
 
 def _hyphen_variants(pattern: list[dict]) -> list[list[dict]]:
-    """The pattern, and a variant for each hyphenated word it lists: spaCy splits "self-harm" into
-    "self", "-", "harm", so a token listing "self-harm" matches only through its pieces. Tokens that
-    repeat ("{0,3}") are left alone: their lists hold the pieces themselves."""
+    """The pattern, and a variant for each combination of the hyphenated words its tokens list: spaCy
+    splits "self-harm" into "self", "-", "harm", so a token listing "self-harm" matches only through
+    its pieces. Only plain LOWER tokens, once or optional, are expanded; tokens that repeat ("{0,3}")
+    list the pieces themselves."""
     variants: list[list[dict]] = [[]]
     for spec in pattern:
         choices = [[spec]]
-        if spec.get("OP") in (None, "?"):
-            value = spec.get("LOWER")
-            words = [value] if isinstance(value, str) else value.get("IN", []) if isinstance(value, dict) else []
-            choices += [[{"LOWER": piece} for piece in re.split(r"(-)", str(word))]
-                        for word in words if re.fullmatch(r"\w+(-\w+)+", str(word))]
+        if set(spec) <= {"LOWER", "OP"} and spec.get("OP") in (None, "?"):
+            choices += [[{"LOWER": piece} for piece in re.split(r"(-)", word)]
+                        for word in _listed_words(spec) if re.fullmatch(r"\w+(-\w+)+", word)]
         variants = [v + c for v in variants for c in choices]
+    if len(variants) > MAX_HYPHEN_VARIANTS:
+        raise InputError(PATTERNS_PATH, None, f"a pattern lists too many hyphenated words ({len(variants)} variants)")
     return variants
+
+
+def _listed_words(spec: dict) -> list[str]:
+    """The words a token's LOWER names: one, or an IN list."""
+    value = spec.get("LOWER")
+    if isinstance(value, str):
+        return [value]
+    return [str(w) for w in value.get("IN", [])] if isinstance(value, dict) else []
 
 
 def _fold(text: str) -> str:

@@ -92,6 +92,9 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
     "Prison visit for work: two men on self-harm watch, both asleep when I went round.",
     "When I'm gone for the weekend my neighbour feeds the cat.",
     "This spreadsheet wants me dead. Four hundred rows to go.",
+    "At the check-up the health visitor asked about thoughts of self-harm. None, I told her.",
+    "Overdosed on mince pies again, classic December.",
+    "The lecture today was on how the press covers suicide, and it was sobering.",
 ])
 def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_past(text):
     assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged  # the rules alone: the model may judge
@@ -125,6 +128,17 @@ def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_pas
     "Honestly the house would run smoother if I wasn't around, and everyone knows it.",
     "Alarm went off and I was gutted I woke up again.",
     "Three different pharmacies this week so nobody asks; the boxes are in my bag.",
+    "Put my dressing-gown cord over the hook and stood there with it around my neck for a while.",
+    "Up on the car park roof at lunch and I kept thinking about stepping off.",
+    "I want it to look like an accident so the insurance pays out for the kids.",
+    "Most nights I pray for God to take me before morning.",
+    "Nothing is safe in my head tonight; I'm not safe in my own head.",
+    # a yes or a present word in the answer, or a "no" inside a clause, does not answer a question no
+    "The nurse asked whether I'd thought about killing myself. Yes, sometimes, but no plan.",
+    "The GP asked if I'd had thoughts of suicide. Every day, it never goes away.",
+    # "you" as an object, or someone else named after it, is not the match's subject
+    "I wrote you a suicide note.",
+    "I panicked when you said he'd kill himself.",
 ])
 def test_safety_the_writer_now_a_question_answered_yes_and_a_dependent_still_fire(text):
     assert screen(text).flagged
@@ -152,14 +166,14 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
 @pytest.mark.parametrize("name, min_recall, max_alarms", [
     # The earlier blind sets (blind, blind2, blind3, blind4, long_others, blind5 to blind7, blind9) are
     # training cases now (data/crisis/README.md). Each later set was written by a helper who saw neither
-    # the rules nor the cases. The eighth (forum posts and replies) decided three questions, and the tenth
-    # (journal entries, voice memos, unsent letters) was read for failure causes: both are development
-    # data, never trained on (rules+model at the end: 86.7% / 17.5% and 89.2% / 9.7%). The eleventh
-    # (what people paste after a session) was measured once when everything was final: rules 44.2% /
-    # 17.5%; rules+model 80.0% / 17.5% (2026-12-07, fourth session).
-    ("crisis_blind8_test.jsonl", 0.82, 0.22),
+    # the rules nor the cases. The eighth decided four questions; the tenth and the eleventh were read for
+    # failure causes: all three are development data, never trained on (rules+model at the end: 86.7% /
+    # 16.5%, 89.2% / 9.7%, 88.3% / 7.8%). The twelfth (many everyday voices) was measured once when
+    # everything was final: rules 49.2% / 18.4%; rules+model 90.8% / 18.4% (2026-12-07, fourth session).
+    ("crisis_blind8_test.jsonl", 0.82, 0.21),
     ("crisis_blind10_test.jsonl", 0.85, 0.14),
-    ("crisis_blind11_test.jsonl", 0.76, 0.22),
+    ("crisis_blind11_test.jsonl", 0.84, 0.12),
+    ("crisis_blind12_test.jsonl", 0.86, 0.23),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
