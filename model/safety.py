@@ -60,6 +60,7 @@ SAFETY = "safety"  # the kind of rule that raises the safety concern (someone hu
 ANSWER_WORDS = 4  # a "no" this early in the sentence after a question answers it ("Never have.", "I said no")
 ANSWER_WORDS_ALONE = 6  # up to here, a "no" standing alone answers it too ("Hand on heart, no."), not "it never stops"
 SUBJECT_WORDS = 4  # tokens: "you" this close before a match is its subject ("if you did commit suicide")
+CONDITION_WORDS = 4  # tokens: "if" / "wish" / "trying" this close before a denial: not a denial ("if I wasn't in it")
 # After "you", a word that makes it an object ("I wrote you a note", "told you about the overdose")
 OBJECT_NEXT = frozenset(["a", "an", "the", "my", "his", "her", "our", "their", "this", "that", "these", "those", "some",
                          "about", "to", "for", "of", "in", "on", "with", "at", "from", "everything", "what", "how"])
@@ -147,7 +148,7 @@ class CrisisScreen:
             return set()
         shadow = words.shadow()
         found = {s: self._section(doc, shadow, words, s) if s in sections else [] for s in SECTIONS}
-        spans = found["figurative"] + found["other"] + [d for d in found["denial"] if not self._hedged(d)]
+        spans = found["figurative"] + found["other"] + [d for d in found["denial"] if self._denies(d)]
         spans += [a for a in found["asked"] if self._answered_no(a)]
         spans += [m for m in found["resolved"] if self._resolved(m, [m], self.present)]
         spans += [m for m in found["over"] if self._resolved(m, [m], self.over_present)]
@@ -179,7 +180,7 @@ class CrisisScreen:
                 continue
             if any(self._same_sentence(span, a) and self._answered_no(a) for a in found["asked"]):
                 continue
-            if any(_overlaps(span, [d]) and not self._hedged(d) for d in found["denial"]):
+            if any(_overlaps(span, [d]) and self._denies(d) for d in found["denial"]):
                 continue
             if self._resolved(span, found["resolved"], self.present):
                 continue
@@ -199,6 +200,18 @@ class CrisisScreen:
     def _section(self, doc: Doc, shadow: Doc, words: "_FoldedEntry", section: str) -> list[Span]:
         """One section's matches on the folded copy, as spans of the entry's own Doc."""
         return [Span(doc, s.start, s.end, label=s.label) for s in _spans(shadow, words, self.matchers[section])]
+
+    def _denies(self, denial: Span) -> bool:
+        """A denial stands unless it is hedged after it or is the inside of a condition, a wish or an
+        effort ("if I wasn't in it", "I wish I wasn't here", "trying hard to not kill myself"): none
+        of them says the risk is absent."""
+        return not self._hedged(denial) and not self._conditional(denial)
+
+    @staticmethod
+    def _conditional(denial: Span) -> bool:
+        sentence = _sentence(denial)
+        before = denial.doc[max(sentence.start, denial.start - CONDITION_WORDS) : denial.start]
+        return any(t.lower_ in ("if", "wish", "unless", "trying", "try", "tried", "struggling", "fighting") for t in before)
 
     def _hedged(self, denial: Span) -> bool:
         sentence = denial.sent if denial.doc.has_annotation("SENT_START") else denial.doc[:]
