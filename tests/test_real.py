@@ -264,3 +264,21 @@ def test_holding_out_a_real_source_also_keeps_its_unlabeled_posts_out_of_trainin
     feats = ["s", "r", "w", "c", "wc"]
     training.held_out_sources(training.DEFAULT_CONFIG, feats, np.zeros((5, 12), int), sources)
     assert trained_on == [{"s", "r", "w"}, {"s", "c", "wc"}]  # cssrs out, then rmhd out
+
+
+def test_the_crisis_models_held_out_real_source_never_reaches_its_training_rows():
+    import numpy as np
+
+    from unstuck.training.crisis import Corpus
+    from unstuck.training.crisis_real import HELD_OUT_SOURCE, without_source
+
+    kind = np.array(["case", "real", "real", "ordinary"])
+    source = np.array(["cases", HELD_OUT_SOURCE, "cssrs", "seed"])
+    corpus = Corpus(["a", "b", "c", "d"], np.array([True, True, False, False]), kind, source,
+                    np.array(["g0", "g1", "g2", "g3"]), np.array([True, False, False, False]),
+                    np.zeros(4, dtype=bool), [[(0, 1)]] * 4, [[(0, 0)]] * 4, [set(), {0}, set(), set()])
+    kept = without_source(corpus, HELD_OUT_SOURCE)
+    assert kept.texts == ["a", "c", "d"]
+    assert list(kept.source) == ["cases", "cssrs", "seed"]
+    assert list(kept.at_risk) == [True, False, False] and list(kept.by_rules) == [True, False, False]
+    assert kept.blocked == [set(), set(), set()]

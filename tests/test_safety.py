@@ -118,6 +118,14 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
     "I was suicidal for six years.",
     "I've been suicidal before. These days I run a support group.",
     "Never give up on life, mate, it does turn.",
+    # a code review's examples: the new rules stay away from everyday sentences
+    "We walked into the lake to cool off.",
+    "The meds are ready for pickup at the pharmacy.",
+    "I'll join them at the restaurant later.",
+    "I left the car in the garage.",
+    "His pockets were full of stones after the beach.",
+    "The doctor told me to stop giving her the medicine.",
+    "I necked myself a couple of pints.",
 ])
 def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_past(text):
     assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged  # the rules alone: the model may judge
@@ -182,6 +190,18 @@ def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_pas
     "Scratched my arm until I started bleeding again.",
     "Been thinking about necking myself since Friday.",
     "I've been suicidal before but never with a date picked like now.",
+    # a code review's examples: what this session's precision patterns must not swallow
+    "I'm at that point where I just want to end it all.",
+    "I've felt like this before and I want to die.",
+    "I was stockpiling my pills for months.",
+    "I'm so sad that I want to die.",
+    "I'm going to kill myself if I have one more panic attack.",
+    "I have a job interview on Monday but I'm planning to end my life on Sunday.",
+    "I'm going to copy his suicide, same bridge, same method.",
+    "As someone who is suicidal, I hate these posts.",
+    "I need to stop him from killing himself tonight, he has a gun.",
+    "I don't see suicide as an option anymore, it's the only way.",
+    "I'm the kind of person who would kill himself over this.",
 ])
 def test_safety_the_writer_now_a_question_answered_yes_and_a_dependent_still_fire(text):
     assert screen(text).flagged
