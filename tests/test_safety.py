@@ -231,12 +231,15 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     # training cases now (data/crisis/README.md). Each later set was written by a helper who saw neither
     # the rules nor the cases. The eighth decided four questions; the tenth and the eleventh were read for
     # failure causes, and so was the twelfth (measured once first: rules+model 90.8% / 18.4%): all four
-    # are development data, never trained on (rules+model now: 86.7% / 16.5%, 89.2% / 8.7%, 89.2% / 7.8%,
-    # 100% / 2.9%; the last is what reading a set's failures does, not a fresh figure).
-    ("crisis_blind8_test.jsonl", 0.82, 0.21),
-    ("crisis_blind10_test.jsonl", 0.85, 0.14),
+    # are development data, never trained on (rules+model now: 86.7% / 15.5%, 89.2% / 8.7%, 89.2% / 7.8%,
+    # 100% / 2.9%; the last is what reading a set's failures does, not a fresh figure). The thirteenth
+    # (understated voices: phone notes, tradesmen, carers) was measured once when everything was final:
+    # rules 50.8% / 14.6%, rules+model 88.3% / 18.4% (the session's start: 89.2% / 18.4%).
+    ("crisis_blind8_test.jsonl", 0.82, 0.19),
+    ("crisis_blind10_test.jsonl", 0.85, 0.13),
     ("crisis_blind11_test.jsonl", 0.84, 0.12),
     ("crisis_blind12_test.jsonl", 0.95, 0.06),
+    ("crisis_blind13_test.jsonl", 0.84, 0.22),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
