@@ -126,6 +126,17 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
     "His pockets were full of stones after the beach.",
     "The doctor told me to stop giving her the medicine.",
     "I necked myself a couple of pints.",
+    # the thirteenth blind set's kinds of false alarm, in other words
+    "Night shift: one of our residents tried to climb out of a window again, the ward is short staffed.",
+    "Four overdose presentations before midnight and not one bed free.",
+    "Part of my job is to ask about suicide risk at every review.",
+    "The patient in bay 3 keeps telling us she wants to die; the team know and she is on checks.",
+    "A caller rang in about trying to kill himself years ago and how he got through it.",
+    "Answered no to every question about self-harm on the form, because it's true.",
+    "Thoughts of ending it all, no. Just a flat week.",
+    "My sister says I look like I've given up on life. I haven't, I'm just tired.",
+    "Saw a thriller where the nurse poisoned three patients. Couldn't sleep.",
+    "The dog sat on the stairs planning my murder because dinner was late.",
 ])
 def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_past(text):
     assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged  # the rules alone: the model may judge
@@ -202,6 +213,17 @@ def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_pas
     "I need to stop him from killing himself tonight, he has a gun.",
     "I don't see suicide as an option anymore, it's the only way.",
     "I'm the kind of person who would kill himself over this.",
+    # the thirteenth blind set's kinds of miss, in other words
+    "Left my bank passwords with my brother and told him it's just in case.",
+    "There's a note in the drawer saying what to do with my records and the dog.",
+    "I keep picturing driving off the end of the pier at night.",
+    "The life insurance is worth more to them than I am.",
+    "If I fell asleep and that was it, I'd be okay with that.",
+    "Part of me hopes the train derails on the way home.",
+    "Wouldn't fight it if the scan showed cancer.",
+    "Next time I'll get it right next time, I told myself.",
+    "I'll wait till after her wedding so she doesn't think it was about her.",
+    "Honestly scared of what I'll do tonight.",
 ])
 def test_safety_the_writer_now_a_question_answered_yes_and_a_dependent_still_fire(text):
     assert screen(text).flagged
@@ -230,16 +252,15 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     # The earlier blind sets (blind, blind2, blind3, blind4, long_others, blind5 to blind7, blind9) are
     # training cases now (data/crisis/README.md). Each later set was written by a helper who saw neither
     # the rules nor the cases. The eighth decided four questions; the tenth and the eleventh were read for
-    # failure causes, and so was the twelfth (measured once first: rules+model 90.8% / 18.4%): all four
-    # are development data, never trained on (rules+model now: 86.7% / 15.5%, 89.2% / 8.7%, 89.2% / 7.8%,
-    # 100% / 2.9%; the last is what reading a set's failures does, not a fresh figure). The thirteenth
-    # (understated voices: phone notes, tradesmen, carers) was measured once when everything was final:
-    # rules 50.8% / 14.6%, rules+model 88.3% / 18.4% (the session's start: 89.2% / 18.4%).
-    ("crisis_blind8_test.jsonl", 0.82, 0.19),
+    # failure causes, and so were the twelfth and the thirteenth (measured once first: rules+model 90.8% /
+    # 18.4% and 88.3% / 18.4%): all five are development data, never trained on (rules+model now: 86.7% /
+    # 13.6%, 89.2% / 8.7%, 89.2% / 7.8%, 100% / 2.9%, 100% / 5.8%; the last two are what reading a set's
+    # failures does, not fresh figures).
+    ("crisis_blind8_test.jsonl", 0.82, 0.17),
     ("crisis_blind10_test.jsonl", 0.85, 0.13),
     ("crisis_blind11_test.jsonl", 0.84, 0.12),
     ("crisis_blind12_test.jsonl", 0.95, 0.06),
-    ("crisis_blind13_test.jsonl", 0.84, 0.22),
+    ("crisis_blind13_test.jsonl", 0.95, 0.09),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
