@@ -95,6 +95,7 @@ class CrisisScreen:
         self.third_person = frozenset(w.lower() for w in config.get("third_person", []))
         self.replies = frozenset(w.lower() for w in config.get("replies", []))
         self.answered_yes = frozenset(w.lower() for w in config.get("answered_yes", []))
+        self.concealed = frozenset(w.lower() for w in config.get("concealed", []))
         rules = config.get("rule", [])
         self.strong = frozenset(str(r.get("id")) for r in rules if r.get("strong"))  # figurative spans can't drop
         self.yields = frozenset(str(r.get("id")) for r in rules if r.get("yields_to_safety"))
@@ -253,7 +254,7 @@ class CrisisScreen:
         """A question someone asked the writer ("the GP asked whether I'd thought of...") answered no,
         after it in its sentence or in the next one, with no yes or present-risk word anywhere in the
         answer and no hedge after the no ("bit taken aback, but no" is a no; "yes, but no plan" and
-        "no, but honestly yes" are not): when unsure, flag."""
+        "no, but honestly yes" are not; nor is a no that keeps something back, "didn't tell her"): when unsure, flag."""
         sentence = _sentence(asked)
         after = [t.lower_ for t in asked.doc[asked.end : sentence.end]]
         answer = bool(self.answered_no.intersection(after))
@@ -267,6 +268,8 @@ class CrisisScreen:
         first_no = next((i for i, word in enumerate(after) if word in self.answered_no), len(after))
         if set(after) & (self.answered_yes | self.present):
             return False
+        if any(word in self.answered_no and following in self.concealed for word, following in zip(after, after[1:])):
+            return False  # "didn't tell her", "never mentioned": kept from the asker, not answered no
         return not set(after[first_no + 1 :]) & self.hedges
 
     def _early_no(self, words: list[str]) -> bool:

@@ -137,6 +137,11 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
     "My sister says I look like I've given up on life. I haven't, I'm just tired.",
     "Saw a thriller where the nurse poisoned three patients. Couldn't sleep.",
     "The dog sat on the stairs planning my murder because dinner was late.",
+    # a second code review's examples of everyday sentences
+    "We still need to decide who gets what for Secret Santa.",
+    "Tried the diet again, doing it properly this time.",
+    "Drove into the Lake District for the weekend.",
+    "Did her a favour by checking her tyres.",
 ])
 def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_past(text):
     assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged  # the rules alone: the model may judge
@@ -221,9 +226,15 @@ def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_pas
     "If I fell asleep and that was it, I'd be okay with that.",
     "Part of me hopes the train derails on the way home.",
     "Wouldn't fight it if the scan showed cancer.",
-    "Next time I'll get it right next time, I told myself.",
+    "Will try again, properly this time.",
     "I'll wait till after her wedding so she doesn't think it was about her.",
     "Honestly scared of what I'll do tonight.",
+    # a second code review's examples: what the thirteenth set's precision patterns must not swallow
+    "Before I left the flat I wrote my suicide note.",
+    "She ran through the checklist and I didn't tell her I've been planning my suicide.",
+    "The GP asked about suicidal thoughts and I said yes.",
+    "I'm a 16 year old girl who just took an overdose.",
+    "I look like I've given up on life and honestly I have.",
 ])
 def test_safety_the_writer_now_a_question_answered_yes_and_a_dependent_still_fire(text):
     assert screen(text).flagged
