@@ -109,8 +109,11 @@ def real_report(corpus: Corpus, texts_dir: Path, seed: int = 0) -> dict:
 def without_source(corpus: Corpus, source: str) -> Corpus:
     """The corpus without one real source's posts."""
     rows = np.flatnonzero(~((corpus.kind == "real") & (corpus.source == source)))
-    return Corpus(*(value[rows] if isinstance(value, np.ndarray) else [value[i] for i in rows]
-                    for value in (getattr(corpus, f.name) for f in fields(Corpus))))
+    picked = {}
+    for field in fields(Corpus):
+        value = getattr(corpus, field.name)
+        picked[field.name] = value[rows] if isinstance(value, np.ndarray) else [value[i] for i in rows]
+    return Corpus(**picked)
 
 
 def shipped_on_real(corpus: Corpus, texts_dir: Path, pipeline, thresholds: tuple[float, float],
