@@ -61,6 +61,7 @@ ANSWER_WORDS = 4  # a "no" this early in the sentence after a question answers i
 ANSWER_WORDS_ALONE = 6  # up to here, a "no" standing alone answers it too ("Hand on heart, no."), not "it never stops"
 SUBJECT_WORDS = 4  # tokens: "you" this close before a match is its subject ("if you did commit suicide")
 CONDITION_WORDS = 4  # tokens: "if" / "wish" / "trying" this close before a denial: not a denial ("if I wasn't in it")
+HEDGE_OPENING = 3  # tokens: a hedge this early in the sentence after an answered question undoes the no ("But honestly...")
 # After "you", a word that makes it an object ("I wrote you a note", "told you about the overdose")
 OBJECT_NEXT = frozenset(["a", "an", "the", "my", "his", "her", "our", "their", "this", "that", "these", "those", "some",
                          "about", "to", "for", "of", "in", "on", "with", "at", "from", "everything", "what", "how"])
@@ -253,24 +254,33 @@ class CrisisScreen:
     def _answered_no(self, asked: Span) -> bool:
         """A question someone asked the writer ("the GP asked whether I'd thought of...") answered no,
         after it in its sentence or in the next one, with no yes or present-risk word anywhere in the
-        answer and no hedge after the no ("bit taken aback, but no" is a no; "yes, but no plan" and
-        "no, but honestly yes" are not; nor is a no that keeps something back, "didn't tell her"): when unsure, flag."""
+        two ("asked if I might be tempted to stockpile" keeps the match) and no hedge after the no ("bit
+        taken aback, but no" is a no; "yes, but no plan" and "no, but honestly yes" are not; nor is a no
+        that keeps something back, "didn't tell her"). When the no is in the question's sentence, the
+        next sentence hedges it only at its start ("But..."), not in passing. When unsure, flag."""
         sentence = _sentence(asked)
-        after = [t.lower_ for t in asked.doc[asked.end : sentence.end]]
-        answer = bool(self.answered_no.intersection(after))
+        question = [t.lower_ for t in asked.doc[asked.end : sentence.end]]
+        following = []
         if sentence.end < len(asked.doc):
             following = [t.lower_ for t in _sentence(asked.doc[sentence.end : sentence.end + 1])]
-            after += following
-            answer |= self._early_no(following) or bool(
-                self.replies.intersection(following) and self.answered_no.intersection(following))
-        if not answer:
+        no_in_question = bool(self.answered_no.intersection(question))
+        no_in_following = bool(following) and (self._early_no(following) or bool(
+            self.replies.intersection(following) and self.answered_no.intersection(following)))
+        if not (no_in_question or no_in_following):
             return False
-        first_no = next((i for i, word in enumerate(after) if word in self.answered_no), len(after))
-        if set(after) & (self.answered_yes | self.present):
+        words = question + following
+        if set(words) & (self.answered_yes | self.present):
             return False
-        if any(word in self.answered_no and following in self.concealed for word, following in zip(after, after[1:])):
+        if no_in_question:
+            first_no = next(i for i, word in enumerate(question) if word in self.answered_no)
+        else:
+            first_no = len(question) + next(i for i, word in enumerate(following) if word in self.answered_no)
+        answer = words[first_no:]
+        if any(word in self.answered_no and after in self.concealed for word, after in zip(answer, answer[1:])):
             return False  # "didn't tell her", "never mentioned": kept from the asker, not answered no
-        return not set(after[first_no + 1 :]) & self.hedges
+        if no_in_question:
+            return not (set(question[first_no + 1 :]) & self.hedges or set(following[:HEDGE_OPENING]) & self.hedges)
+        return not set(answer[1:]) & self.hedges
 
     def _early_no(self, words: list[str]) -> bool:
         """The sentence after a question opens with a no ("Never have.", "I said no"), or has one

@@ -142,6 +142,16 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
     "Tried the diet again, doing it properly this time.",
     "Drove into the Lake District for the weekend.",
     "Did her a favour by checking her tyres.",
+    # the fourteenth blind set's kinds of false alarm, in other words
+    "The GP asked if I'd had any thoughts of ending my life and I said no, never. I'm tired, but that's the baby.",
+    "Care worker note: one of my residents told me he'd been saving up his tablets, so I called the team.",
+    "Had an older gentleman in after an overdose of his heart pills; stable by lunchtime.",
+    "A lad from my meeting died of an overdose at the weekend.",
+    "My sponsor relapsed on Friday and I'm gutted for her.",
+    "The scars on my wrists are white and old now; I'm a long way from that girl.",
+    "I have never once thought of taking my own life.",
+    "No self-harm, no wanting to disappear, just a heavy cold.",
+    "Wanting to die? No. Wanting a nap, yes.",
 ])
 def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_past(text):
     assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged  # the rules alone: the model may judge
