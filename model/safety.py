@@ -61,7 +61,6 @@ ANSWER_WORDS = 4  # a "no" this early in the sentence after a question answers i
 ANSWER_WORDS_ALONE = 6  # up to here, a "no" standing alone answers it too ("Hand on heart, no."), not "it never stops"
 SUBJECT_WORDS = 4  # tokens: "you" this close before a match is its subject ("if you did commit suicide")
 CONDITION_WORDS = 4  # tokens: "if" / "wish" / "trying" this close before a denial: not a denial ("if I wasn't in it")
-HEDGE_OPENING = 3  # tokens: a hedge this early in the sentence after an answered question undoes the no ("But honestly...")
 # After "you", a word that makes it an object ("I wrote you a note", "told you about the overdose")
 OBJECT_NEXT = frozenset(["a", "an", "the", "my", "his", "her", "our", "their", "this", "that", "these", "those", "some",
                          "about", "to", "for", "of", "in", "on", "with", "at", "from", "everything", "what", "how"])
@@ -256,8 +255,8 @@ class CrisisScreen:
         after it in its sentence or in the next one, with no yes or present-risk word anywhere in the
         two ("asked if I might be tempted to stockpile" keeps the match) and no hedge after the no ("bit
         taken aback, but no" is a no; "yes, but no plan" and "no, but honestly yes" are not; nor is a no
-        that keeps something back, "didn't tell her"). When the no is in the question's sentence, the
-        next sentence hedges it only at its start ("But..."), not in passing. When unsure, flag."""
+        that keeps something back, "didn't tell her"). A hedge anywhere after the no counts, in the next
+        sentence too ("I said no. I took 20 paracetamol though."). When unsure, flag."""
         sentence = _sentence(asked)
         question = [t.lower_ for t in asked.doc[asked.end : sentence.end]]
         following = []
@@ -278,8 +277,6 @@ class CrisisScreen:
         answer = words[first_no:]
         if any(word in self.answered_no and after in self.concealed for word, after in zip(answer, answer[1:])):
             return False  # "didn't tell her", "never mentioned": kept from the asker, not answered no
-        if no_in_question:
-            return not (set(question[first_no + 1 :]) & self.hedges or set(following[:HEDGE_OPENING]) & self.hedges)
         return not set(answer[1:]) & self.hedges
 
     def _early_no(self, words: list[str]) -> bool:

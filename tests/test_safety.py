@@ -143,7 +143,6 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
     "Drove into the Lake District for the weekend.",
     "Did her a favour by checking her tyres.",
     # the fourteenth blind set's kinds of false alarm, in other words
-    "The GP asked if I'd had any thoughts of ending my life and I said no, never. I'm tired, but that's the baby.",
     "Care worker note: one of my residents told me he'd been saving up his tablets, so I called the team.",
     "Had an older gentleman in after an overdose of his heart pills; stable by lunchtime.",
     "A lad from my meeting died of an overdose at the weekend.",
@@ -245,6 +244,15 @@ def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_pas
     "The GP asked about suicidal thoughts and I said yes.",
     "I'm a 16 year old girl who just took an overdose.",
     "I look like I've given up on life and honestly I have.",
+    # a third code review's examples: what the fourteenth set's precision patterns must not swallow
+    "The nurse asked whether I'd taken an overdose and I said no. I took 20 paracetamol though.",
+    "I nearly died of an overdose last night.",
+    "My daughter nearly died of an overdose and she says she'll try again.",
+    "Relapsed on the cutting after the meeting, I feel like such a failure.",
+    "I cut myself over the silver scars.",
+    "My scars are faded but I have the blade ready.",
+    "One of my clients told me she'd cut her wrists last night and it's still bleeding.",
+    "Had a lad in after an overdose and he says he'll do it again when he gets out.",
 ])
 def test_safety_the_writer_now_a_question_answered_yes_and_a_dependent_still_fire(text):
     assert screen(text).flagged
