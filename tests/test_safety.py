@@ -285,14 +285,17 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     # 18.4% and 88.3% / 18.4%): all five are development data, never trained on (rules+model now: 86.7% /
     # 13.6%, 89.2% / 8.7%, 89.2% / 7.8%, 100% / 2.9%, 100% / 5.8%; the last two are what reading a set's
     # failures does, not fresh figures). The fourteenth (chronic illness and pain, new parents, recovery from
-    # addiction: harmless entries full of pills and doses) was measured once when everything was final:
-    # rules 40.0% / 20.4%, rules+model 79.2% / 24.3% (the session's start: 79.2% / 25.2%).
+    # addiction: harmless entries full of pills and doses) was measured once (rules+model 79.2% / 24.3%),
+    # then decided a question and was read: development data too (now 80.0% / 17.5%). The fifteenth
+    # (18-25s and parents of teenagers) was measured once when everything was final: rules 62.5% / 13.6%,
+    # rules+model 90.0% / 14.6% (the session's start: 90.0% / 17.5%).
     ("crisis_blind8_test.jsonl", 0.82, 0.17),
     ("crisis_blind10_test.jsonl", 0.85, 0.13),
     ("crisis_blind11_test.jsonl", 0.84, 0.12),
     ("crisis_blind12_test.jsonl", 0.95, 0.06),
     ("crisis_blind13_test.jsonl", 0.95, 0.09),
-    ("crisis_blind14_test.jsonl", 0.75, 0.28),
+    ("crisis_blind14_test.jsonl", 0.77, 0.20),
+    ("crisis_blind15_test.jsonl", 0.86, 0.18),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
