@@ -288,7 +288,8 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     # addiction: harmless entries full of pills and doses) was measured once (rules+model 79.2% / 24.3%),
     # then decided a question and was read: development data too (now 80.0% / 17.5%). The fifteenth
     # (18-25s and parents of teenagers) was measured once when everything was final: rules 62.5% / 13.6%,
-    # rules+model 90.0% / 14.6% (the session's start: 90.0% / 17.5%).
+    # rules+model 90.0% / 14.6% (the session's start: 90.0% / 17.5%); so was the sixteenth (faith
+    # communities, LGBTQ+ adults, rural lives): rules 53.3% / 18.4%, rules+model 85.8% / 22.3% (85.0% / 23.3%).
     ("crisis_blind8_test.jsonl", 0.82, 0.17),
     ("crisis_blind10_test.jsonl", 0.85, 0.13),
     ("crisis_blind11_test.jsonl", 0.84, 0.12),
@@ -296,6 +297,7 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     ("crisis_blind13_test.jsonl", 0.95, 0.09),
     ("crisis_blind14_test.jsonl", 0.77, 0.20),
     ("crisis_blind15_test.jsonl", 0.86, 0.18),
+    ("crisis_blind16_test.jsonl", 0.82, 0.26),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
