@@ -60,7 +60,7 @@ SAFETY = "safety"  # the kind of rule that raises the safety concern (someone hu
 ANSWER_WORDS = 4  # a "no" this early in the sentence after a question answers it ("Never have.", "I said no")
 ANSWER_WORDS_ALONE = 6  # up to here, a "no" standing alone answers it too ("Hand on heart, no."), not "it never stops"
 SUBJECT_WORDS = 4  # tokens: "you" this close before a match is its subject ("if you did commit suicide")
-CONDITION_WORDS = 4  # tokens: "if" / "wish" / "trying" this close before a denial: not a denial ("if I wasn't in it")
+CONDITION_WORDS = 4  # tokens: a `conditions` word this close before a denial: not a denial ("if I wasn't in it")
 # After "you", a word that makes it an object ("I wrote you a note", "told you about the overdose")
 OBJECT_NEXT = frozenset(["a", "an", "the", "my", "his", "her", "our", "their", "this", "that", "these", "those", "some",
                          "about", "to", "for", "of", "in", "on", "with", "at", "from", "everything", "what", "how"])
@@ -86,6 +86,7 @@ class CrisisScreen:
         config = _load(path)
         self.kinds: dict[str, str] = {}
         self.hedges = frozenset(w.lower() for w in config.get("hedges", []))
+        self.conditions = frozenset(w.lower() for w in config.get("conditions", []))
         self.present = frozenset(w.lower() for w in config.get("present", []))
         self.over_present = frozenset(w.lower() for w in config.get("over_present", []))
         self.first_person = frozenset(w.lower() for w in config.get("first_person", []))
@@ -208,15 +209,13 @@ class CrisisScreen:
         of them says the risk is absent."""
         return not self._hedged(denial) and not self._conditional(denial)
 
-    @staticmethod
-    def _conditional(denial: Span) -> bool:
+    def _conditional(self, denial: Span) -> bool:
         sentence = _sentence(denial)
         before = denial.doc[max(sentence.start, denial.start - CONDITION_WORDS) : denial.start]
-        return any(t.lower_ in ("if", "wish", "unless", "trying", "try", "tried", "struggling", "fighting") for t in before)
+        return any(t.lower_ in self.conditions for t in before)
 
     def _hedged(self, denial: Span) -> bool:
-        sentence = denial.sent if denial.doc.has_annotation("SENT_START") else denial.doc[:]
-        after = denial.doc[denial.end : sentence.end]
+        after = denial.doc[denial.end : _sentence(denial).end]
         return any(t.lower_ in self.hedges for t in after)
 
     @staticmethod
@@ -270,11 +269,7 @@ class CrisisScreen:
         words = question + following
         if set(words) & (self.answered_yes | self.present):
             return False
-        if no_in_question:
-            first_no = next(i for i, word in enumerate(question) if word in self.answered_no)
-        else:
-            first_no = len(question) + next(i for i, word in enumerate(following) if word in self.answered_no)
-        answer = words[first_no:]
+        answer = words[next(i for i, word in enumerate(words) if word in self.answered_no) :]
         if any(word in self.answered_no and after in self.concealed for word, after in zip(answer, answer[1:])):
             return False  # "didn't tell her", "never mentioned": kept from the asker, not answered no
         return not set(answer[1:]) & self.hedges
