@@ -16,7 +16,7 @@ import numpy as np
 from unstuck.data.real import join_real
 from unstuck.training.crisis import (MAX_LOOKALIKE_ALARMS, MAX_ORDINARY_ALARMS, Corpus, alarm_rates,
                                      choose_thresholds, cross_validate, entry_scores, fit_windows, folds, screened,
-                                     train, training_data)
+                                     train)
 
 # Low et al.'s mental-health support subreddits; the others in the set (finance, politics, teaching,
 # guns, divorce, mindfulness...) are its controls.
@@ -106,9 +106,10 @@ def real_report(corpus: Corpus, texts_dir: Path, seed: int = 0) -> dict:
             "with_and_without": with_and_without(without_source(corpus, HELD_OUT_SOURCE), seed)}
 
 
-def without_source(corpus: Corpus, source: str) -> Corpus:
-    """The corpus without one real source's posts."""
-    rows = np.flatnonzero(~((corpus.kind == "real") & (corpus.source == source)))
+def without_source(corpus: Corpus, source: str | None = None) -> Corpus:
+    """The corpus without one real source's posts (`None`: without any real post)."""
+    real = corpus.kind == "real"
+    rows = np.flatnonzero(~(real if source is None else real & (corpus.source == source)))
     picked = {}
     for field in fields(Corpus):
         value = getattr(corpus, field.name)
@@ -145,11 +146,11 @@ def build_with_real(corpus: Corpus, texts_dir: Path, seed: int = 0) -> tuple:
     real = real_report(corpus, texts_dir, seed)
     chosen = real["with_and_without"]
     found = chosen["with" if chosen["keep"] else "without"]  # its cross-validation is the build's
-    kept = without_source(corpus, HELD_OUT_SOURCE) if chosen["keep"] else training_data(None)
+    kept = without_source(corpus, HELD_OUT_SOURCE if chosen["keep"] else None)
     pipeline, meta = train(seed, corpus=kept, thresholds=(found["threshold"], found["window_threshold"]))
     meta["cross_validated_rules_and_model"] = {k: v for k, v in found.items() if "threshold" not in k}
     meta["trained_on_real"] = chosen["keep"]
-    trained = frozenset(set(kept.source[kept.kind == "real"]))
+    trained = frozenset(kept.source[kept.kind == "real"])
     real["shipped_model"] = shipped_on_real(corpus, texts_dir, pipeline, (meta["threshold"], meta["window_threshold"]),
                                             trained)
     meta["real"] = real
