@@ -16,7 +16,7 @@ SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
 def test_benchmarks_quick_run_prints_the_table(tmp_path):
     out = tmp_path / "bench.md"
     env = {**os.environ, "UNSTUCK_HOME": str(tmp_path / "home")}
-    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--out", str(out)], capture_output=True,
+    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--runs", "1", "--entries", "100", "--out", str(out)], capture_output=True,
                           text=True, env=env, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     header = "| measurement | unstuck | floor | ratio | target | met |"

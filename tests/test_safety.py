@@ -378,6 +378,15 @@ def test_safety_unusable_crisis_model_is_refused_by_tag_and_rebuilt_by_models_re
     with pytest.raises(crisis_model.CrisisModelError, match="changed"):
         crisis_model.CrisisModel.load(damaged)
     monkeypatch.setattr(crisis_model, "CRISIS_DIR", damaged)
+    # a rebuild trains on the shipped cases and seed set; a slice of each keeps this test quick
+    from unstuck.training import crisis as crisis_training
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    for path in sorted(crisis_training.CASES_DIR.glob("*.jsonl"))[:4]:
+        (cases / path.name).write_text("".join(path.read_text(encoding="utf-8").splitlines(True)[:60]), encoding="utf-8")
+    seed = crisis_training.load_seed()[:300]
+    monkeypatch.setattr(crisis_training, "CASES_DIR", cases)
+    monkeypatch.setattr(crisis_training, "load_seed", lambda: seed)
     caches = (crisis_model.default_model, safety.default_screen)
     for cached in caches:
         cached.cache_clear()
