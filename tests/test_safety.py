@@ -49,6 +49,28 @@ def test_safety_figurative_language_does_not_fire(text):
 
 
 @pytest.mark.parametrize("text", [
+    "my phone died and honestly i want to die too lol, every day is the same",
+    "lol the wifi is down and i'm not even joking, i want to kill myself tonight",
+    "haha coffee is the only thing keeping me alive, otherwise i'd kms",
+    "failed my exam and literally want to die lol",
+    "i want to die lol",
+    "missed my meeting lol. the pills are counted out on my desk",
+    # written by a reviewer to defeat a joke rule that was then not shipped (data/crisis/README.md)
+    "someone posted my nudes in the group chat. i want to die lol \U0001F480",
+    "going through a rough patch, literally want to die lol",
+    "my 12 yo son says he wants to kill himself whenever he loses a match lol, normal?",
+    "going to jump off the bridge lol my phone died",
+    "kms this weekend lol. finishing my streak first",
+    # a long entry is not a quick joke, whatever it laughs at
+    "Work was fine, the meeting ran long and the coffee machine broke, lol. I drove home the long way and sat down "
+    "in the car outside the house for an hour because I could not face going in. On some nights like this I "
+    "literally want to die and I do not know who to tell.",
+])
+def test_safety_a_laugh_or_an_everyday_word_beside_risk_still_flags(text):
+    assert screen(text).flagged
+
+
+@pytest.mark.parametrize("text", [
     "I looked up how many pills it would take",
     "everyone would be better off without me",
     "I'm not suicidal but I keep thinking about the pills",
@@ -62,6 +84,8 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
 
 @pytest.mark.parametrize("text", [
     "Our neighbour's son took his own life in the spring; I brought her soup and we looked at his photos.",
+    "i'm not going to hurt myself, i promise. i just needed to cry it out and now i feel better",
+    "not gonna unalive myself over one bad grade, relax everyone",
     "Suicide is never the answer, the leaflet said, and the poster gave a hotline number.",
     "Texted my cousin back. If you ever feel suicidal, please ring the number on your fridge.",
     "The nurse asked whether I had thought about hurting myself. No, never, and I said so.",
@@ -166,6 +190,7 @@ def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_pas
     "Work was awful again and I cut to calm down, like I always do now.",
     "When it gets this loud in my head I have to cut, nothing else works.",
     "Been fighting the urge to cut all evening.",
+    "They'd cry for a week and then it would get easier for all of them.",
     "All I want right now is to end it.",
     "My mum tried to commit suicide and now I want to kill myself too.",
     "Worst part of this month is how you never get warned before the suicidal thoughts hit me.",
@@ -290,6 +315,12 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     # (18-25s and parents of teenagers) was measured once when everything was final: rules 62.5% / 13.6%,
     # rules+model 90.0% / 14.6% (the session's start: 90.0% / 17.5%); so was the sixteenth (faith
     # communities, LGBTQ+ adults, rural lives): rules 53.3% / 18.4%, rules+model 85.8% / 22.3% (85.0% / 23.3%).
+    # The seventeenth (short social posts, every one with a suicide word: jokes, news, denials, fiction,
+    # support, resolved pasts against posts at risk, a quarter of them masked by "lol" or an emoji) and the
+    # eighteenth (journal entries of people in their 40s-60s and second-language writers) were measured
+    # before anything else in their session: rules+model 82.5% / 41.7% and 80.0% / 19.4%, and again
+    # unchanged at its end. `socdev` (the seventeenth's shape, by another helper) was read to write a rule
+    # for jokes, which a review then rejected (data/crisis/README.md): development data, 90.0% / 47.9%.
     ("crisis_blind8_test.jsonl", 0.82, 0.17),
     ("crisis_blind10_test.jsonl", 0.85, 0.13),
     ("crisis_blind11_test.jsonl", 0.84, 0.12),
@@ -298,6 +329,9 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     ("crisis_blind14_test.jsonl", 0.77, 0.20),
     ("crisis_blind15_test.jsonl", 0.86, 0.18),
     ("crisis_blind16_test.jsonl", 0.82, 0.26),
+    ("crisis_blind17_test.jsonl", 0.80, 0.44),
+    ("crisis_blind18_test.jsonl", 0.77, 0.22),
+    ("crisis_socdev_test.jsonl", 0.87, 0.50),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
     path = Path(__file__).parent / "data" / name
