@@ -24,12 +24,12 @@ The entry is flagged when any candidate survives.
    `dependent` match on the same words (or a rule marked `yields_to_safety`) gives way to it, and a
    safety match in a sentence with an `[[over]]` marker ("my ex", "as a kid") is dropped unless the
    sentence says it goes on (`over_present`).
-8. When no rule flags an entry (and no safety match explains it), the crisis model
-   (`unstuck.model.crisis_model`) scores each window of it (every run of one to three sentences,
-   and the whole entry) and flags the entry when a window crosses its threshold (a higher one for
-   the shorter windows, and for a whole entry of a few words), unless that window holds a figurative
-   or other span, a question answered no, a plain denial, a resolved or over marker, or a safety
-   match. The match names the window. The model only ever adds flags.
+8. When no rule flags an entry, the crisis model (`unstuck.model.crisis_model`) scores each window
+   of it (every run of one to three sentences, and the whole entry) and flags the entry when a
+   window crosses its threshold (a higher one for the shorter windows, and for a whole entry of a
+   few words), unless that window holds a figurative or other span, a question answered no, a plain
+   denial, a resolved or over marker, or a safety match (the writer's own abuse is not their risk;
+   a sentence at risk beside it still counts). The match names the window. The model only ever adds flags.
    Measured results: data/crisis/model/meta.json ("metrics") and data/crisis/README.md.
 Which matchers run where is decided from the entry's words first (`unstuck.model.prefilter`).
 """
@@ -114,8 +114,9 @@ class CrisisScreen:
     def screen_many(self, docs: list[Doc], texts: list[str] | None = None) -> list[CrisisResult]:
         """`texts`, the docs' texts if the caller has them (spaCy rebuilds `Doc.text` token by token)."""
         results = [self._rules(doc) for doc in docs]
-        # the model adds crisis flags only: not where a rule flagged, nor where the writer's own abuse explains it
-        unflagged = [i for i, result in enumerate(results) if not result.flagged and not result.safety]
+        # the model adds crisis flags only, where no rule flagged; the sentences holding the writer's own
+        # abuse are blocked for it (`blocked_sentences`), the rest of such an entry is read
+        unflagged = [i for i, result in enumerate(results) if not result.flagged]
         if self.model is None or not unflagged:
             return results
         texts = [docs[i].text if texts is None else texts[i] for i in unflagged]

@@ -56,6 +56,35 @@ def test_safety_concern_abuse_of_a_dependent_stays_crisis(text):
     assert screen(text).flagged
 
 
+@pytest.mark.parametrize("text", [
+    "My partner keeps my car keys when I've had a drink, which is what we agreed.",
+    "He used to go through my phone and read my texts. We split up in 2019 and I've rebuilt my life since.",
+    "Mum's dementia is worse; she hid the car keys in the freezer again.",
+    "threw the ball at me so hard in dodgeball that my glasses flew off lol",
+])
+def test_safety_concern_keeping_safe_the_past_and_play_raise_no_safety(text):
+    assert not screen(text).safety
+
+
+def test_safety_concern_a_sentence_at_risk_beside_the_writers_abuse_still_raises_crisis():
+    # the classifier reads the sentences that are not about the abuse (before, a safety match switched it off)
+    from unstuck.model.safety import CrisisScreen
+
+    class FixedModel:  # scores every window 0.995: above both thresholds
+        threshold, window_threshold = 0.65, 0.99
+
+        def limit(self, window, sentences, words=None):
+            return self.threshold if window == (0, sentences - 1) else self.window_threshold
+
+        def window_probabilities(self, sentences, windows):
+            return [[0.995] * len(w) for w in windows]
+
+    text = "He shoved me against the fridge again tonight. Work was long and the bus was late."
+    result = CrisisScreen(get_nlp(), model=FixedModel()).screen(get_nlp()(text))
+    assert result.safety and result.flagged
+    assert result.matches[0].text == "Work was long and the bus was late."
+
+
 def test_safety_concern_leads_with_abuse_lines_in_view_and_json():
     text = "My husband hits me when he drinks and I'm scared to go home."
     view = runner.invoke(app, ["tag", "--region", "uk", text]).stdout
