@@ -106,9 +106,9 @@ def test_fast_paths_off_tag_a_batch_exactly_as_on(tmp_path):
 
     from unstuck.data import SEED_DIR
 
-    rambles = [json.loads(line)["text"] for line in (SEED_DIR / "ramble.jsonl").read_text().splitlines()[:40]]
+    rambles = [json.loads(line)["text"] for line in (SEED_DIR / "ramble.jsonl").read_text().splitlines()[:20]]
     source = tmp_path / "entries.jsonl"
-    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in _sample_texts(200) + rambles if t.strip()))
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in _sample_texts(100) + rambles if t.strip()))
     outputs = []
     for plain in ("", "all"):
         out = tmp_path / f"tagged-{plain or 'fast'}.jsonl"
