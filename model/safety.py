@@ -23,7 +23,9 @@ The entry is flagged when any candidate survives.
 7. A `kind = "safety"` match (someone hurting the writer now) raises `safety`, not `crisis`; a
    `dependent` match on the same words (or a rule marked `yields_to_safety`) gives way to it, and a
    safety match in a sentence with an `[[over]]` marker ("my ex", "as a kid") is dropped unless the
-   sentence says it goes on (`over_present`).
+   sentence says it goes on (`over_present`). A match of a rule marked `keeps_dependent` (the writer's
+   sexual abuse) leaves a `dependent` match on the same words standing; and from a writer who gives
+   their age as under 18 (`MINOR_WRITER`) a match of a rule marked `minor_is_crisis` raises `crisis` too.
 8. When no rule flags an entry, the crisis model (`unstuck.model.crisis_model`) scores each window
    of it (every run of one to three sentences, and the whole entry) and flags the entry when a
    window crosses its threshold (a higher one for the shorter windows, and for a whole entry of a
@@ -65,6 +67,21 @@ CONDITION_WORDS = 4  # tokens: a `conditions` word this close before a denial: n
 OBJECT_NEXT = frozenset(["a", "an", "the", "my", "his", "her", "our", "their", "this", "that", "these", "those", "some",
                          "about", "to", "for", "of", "in", "on", "with", "at", "from", "everything", "what", "how"])
 MAX_HYPHEN_VARIANTS = 16  # a pattern listing more hyphenated words than this is a mistake in the file
+# The writer gives their age as under 18 ("im 13", "I'm only 15", "I turned 14", "i'm in year 9"; not "I'm 15
+# minutes late", "14 weeks pregnant" or "10 years sober"): their sexual abuse is then a child's (rule 7 below).
+_AGE = r"(?:1[0-7]|[5-9]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)"
+_UNIT = r"(?:stone|st|foot|feet|ft|kg|kilos?|lbs?|pounds|months?|weeks?|years?|days?|hours?|inches)"
+MINOR_WRITER = re.compile(
+    rf"(?<![\w'])i ?(?:'m|m|am) (?:only |just |now |nearly |almost |a )?{_AGE}"
+    rf"(?:[ -]?(?:years?|yrs?)[ -]?old\b| ?y/?o\b| ?yo\b| ?[mf]\b"
+    rf"|(?= ?(?:[.,;:!?)(]|$|and\b(?! a half {_UNIT})|&|but\b|so\b|now\b|btw\b|lol\b|in (?:january|february|march|april"
+    rf"|may|june|july|august|september|october|november|december)\b)))"
+    rf"|(?<![\w'])i(?:'ve| have)? (?:just )?turned {_AGE}\b(?! ?{_UNIT})"
+    rf"|(?<![\w'])i ?(?:'m|m|am) in (?:year (?:[5-9]|1[0-2])|grade (?:[5-9]|1[0-2])|(?:[5-9]|1[0-2])th grade)\b"
+    rf"|^\W*{_AGE} ?(?:y/?o|yo|[mf])\b"
+    rf"|(?:\bi|\bme) \({_AGE} ?[mf]?\)"
+    rf"|\bmy age is {_AGE}\b")
+QUOTED = re.compile(r'"[^"]*"|\u201c[^\u201d]*\u201d')  # quoted speech: someone else's words, not the writer's age
 MAX_WINDOW = 3  # sentences: the model scores each run of one to three sentences, and the whole entry
 
 
@@ -100,6 +117,9 @@ class CrisisScreen:
         rules = config.get("rule", [])
         self.strong = frozenset(str(r.get("id")) for r in rules if r.get("strong"))  # figurative spans can't drop
         self.yields = frozenset(str(r.get("id")) for r in rules if r.get("yields_to_safety"))
+        # a safety rule whose matches a `dependent` crisis match on the same words does not give way to
+        self.keeps_dependent = frozenset(str(r.get("id")) for r in rules if r.get("keeps_dependent"))
+        self.minor_crisis = frozenset(str(r.get("id")) for r in rules if r.get("minor_is_crisis"))
         # a rule with `needs = "LIST"` counts only in a sentence holding a word of that list ("I", a child...)
         self.needs = {str(r.get("id")): frozenset(w.lower() for w in config.get(str(r["needs"]), []))
                       for r in rules if r.get("needs")}
@@ -191,9 +211,15 @@ class CrisisScreen:
                 continue
             kept.append(span)
         # The writer's own abuse (a safety match, kept or found to be over) is not a dependent's.
+        yielded_to = [m for m in writer_abuse if m.label_ not in self.keeps_dependent]
         crisis = [m for m in kept if self.kinds.get(m.label_) != SAFETY and not (
-            (self.kinds.get(m.label_) == "dependent" or m.label_ in self.yields) and _overlaps(m, writer_abuse))]
+            (self.kinds.get(m.label_) == "dependent" or m.label_ in self.yields) and _overlaps(m, yielded_to))]
         safety = [m for m in kept if self.kinds.get(m.label_) == SAFETY]
+        minor = [m for m in safety if m.label_ in self.minor_crisis]
+        if minor and not crisis and _minor_writer(doc.text):
+            # a child writing of their own sexual abuse: a child's abuse, a crisis as well as a safety concern
+            return CrisisResult(flagged=True, matches=tuple(replace(self._match(m), kind="dependent") for m in minor),
+                                safety=True, safety_matches=tuple(self._match(m) for m in safety))
         return CrisisResult(flagged=bool(crisis), matches=tuple(self._match(m) for m in crisis),
                             safety=bool(safety), safety_matches=tuple(self._match(m) for m in safety))
 
@@ -318,6 +344,10 @@ def windows_of(count: int) -> list[tuple[int, int]]:
     consecutive sentences, and the whole entry (first and last sentence, inclusive)."""
     found = [(a, min(a + size, count) - 1) for size in range(1, MAX_WINDOW + 1) for a in range(count - size + 1)]
     return list(dict.fromkeys(found + [(0, max(count, 1) - 1)]))
+
+
+def _minor_writer(text: str) -> bool:
+    return bool(MINOR_WRITER.search(QUOTED.sub(" ", _fold(text))))
 
 
 def _load(path: Path) -> dict:

@@ -27,6 +27,12 @@ def screen(text: str):
     "my boyfriend threatened to kill me",
     "My ex keeps turning up at my work and threatened to kill me.",
     "My mother-in-law slapped me across the face again last night.",  # a hyphenated word in a token pattern
+    # told by what was done rather than by a verb with "me"
+    "He threw the remote at me when I changed the channel, and the corner caught my eyebrow.",
+    "She pulled my hair and dragged me down the hall because the dishes weren't done.",
+    "My husband forces himself on me after the pub and says it's his right.",
+    "My nephew has my bank card and there's never anything left by the tenth.",
+    "He reads my messages every night and I'm not allowed to see Priya anymore.",
 ])
 def test_safety_concern_someone_hurting_the_writer_now(text):
     result = screen(text)
@@ -64,6 +70,15 @@ def test_safety_concern_abuse_of_a_dependent_stays_crisis(text):
 ])
 def test_safety_concern_keeping_safe_the_past_and_play_raise_no_safety(text):
     assert not screen(text).safety
+
+
+def test_safety_concern_a_child_writing_about_sexual_abuse_raises_crisis_too():
+    result = screen("my uncle comes into my room at night when he stays. im 13 and i dont know who to tell")
+    assert result.safety and result.flagged
+    assert screen("my husband comes into my room at night when I've said no. I'm 43 and I don't know who to tell").safety
+    # someone else's child is not the writer: a crisis about the child, not the writer's safety
+    other = screen("He comes into the bedroom at night where my nine year old daughter sleeps and I've seen him touching her.")
+    assert other.flagged
 
 
 def test_safety_concern_a_sentence_at_risk_beside_the_writers_abuse_still_raises_crisis():
