@@ -193,6 +193,8 @@ def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_pas
     "They'd cry for a week and then it would get easier for all of them.",
     "My wife slammed my head into the cupboard and I haven't told anyone. I've written a note and I know where I'm going to do it.",
     "I've started to hope this illness kills me, and when that doesn't come quick enough I think about the morphine.",
+    "There's nothing left to live for.",
+    "Took 30 of my sertraline about an hour ago. Feeling sleepy.",
     "All I want right now is to end it.",
     "My mum tried to commit suicide and now I want to kill myself too.",
     "Worst part of this month is how you never get warned before the suicidal thoughts hit me.",
