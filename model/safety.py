@@ -30,8 +30,8 @@ The entry is flagged when any candidate survives.
    of it (every run of one to three sentences, and the whole entry) and flags the entry when a
    window crosses its threshold (a higher one for the shorter windows, and for a whole entry of a
    few words), unless that window holds a figurative or other span, a question answered no, a plain
-   denial, a resolved or over marker, or a safety match (the writer's own abuse is not their risk;
-   a sentence at risk beside it still counts). The match names the window. The model only ever adds flags.
+   denial, a resolved or over marker, or consists only of sentences holding a safety match (the
+   writer's own abuse alone is not their risk; read beside their other sentences, it counts). The match names the window. The model only ever adds flags.
    Measured results: data/crisis/model/meta.json ("metrics") and data/crisis/README.md.
 Which matchers run where is decided from the entry's words first (`unstuck.model.prefilter`).
 """
@@ -134,8 +134,8 @@ class CrisisScreen:
     def screen_many(self, docs: list[Doc], texts: list[str] | None = None) -> list[CrisisResult]:
         """`texts`, the docs' texts if the caller has them (spaCy rebuilds `Doc.text` token by token)."""
         results = [self._rules(doc) for doc in docs]
-        # the model adds crisis flags only, where no rule flagged; the sentences holding the writer's own
-        # abuse are blocked for it (`blocked_sentences`), the rest of such an entry is read
+        # the model adds crisis flags only, where no rule flagged; a window of nothing but the writer's own
+        # abuse is not read (`_blocked_parts`), the rest of such an entry is
         unflagged = [i for i, result in enumerate(results) if not result.flagged]
         if self.model is None or not unflagged:
             return results
@@ -150,9 +150,13 @@ class CrisisScreen:
             over = sorted((-p, w[1] - w[0], w) for w, p in zip(found, score) if p >= limit(w, len(where), words))
             if not over:
                 continue
-            blocked = self.blocked_sentences(docs[i])
+            explained, abuse = self._blocked_parts(docs[i])
             for _, _, (a, b) in over:
-                if blocked.isdisjoint(range(a, b + 1)):
+                window = set(range(a, b + 1))
+                # not a window holding a sentence the rules explained (figurative, denial, resolved, over),
+                # nor one of nothing but the writer's own abuse; their abuse beside a sentence of their
+                # own is read with it ("He held my wrists down. I can't do it much longer.")
+                if explained.isdisjoint(window) and not window <= abuse:
                     start, end = where[a][0], where[b][1]
                     match = Match(start, end, text[start:end], MODEL_RULE, MODEL_KIND)
                     results[i] = replace(results[i], flagged=True, matches=(match,))
@@ -160,6 +164,10 @@ class CrisisScreen:
         return results
 
     def blocked_sentences(self, doc: Doc) -> set[int]:
+        explained, abuse = self._blocked_parts(doc)
+        return explained | abuse
+
+    def _blocked_parts(self, doc: Doc) -> tuple[set[int], set[int]]:
         """The sentences the model may not flag: those holding a figurative phrase, a plain denial, a
         resolved or over marker without a present word, or the writer's own abuse ("my boss will
         kill me", "I'm not suicidal", "five years since my attempt"): the rules have explained their
@@ -168,16 +176,17 @@ class CrisisScreen:
         # each section only where it could match (most entries lack a word each of its phrases needs)
         sections = [s for s in SECTIONS if self.matchers[s].could_match(words.everything)]
         if not sections:
-            return set()
+            return set(), set()
         shadow = words.shadow()
         found = {s: self._section(doc, shadow, words, s) if s in sections else [] for s in SECTIONS}
         spans = found["figurative"] + found["other"] + [d for d in found["denial"] if self._denies(d)]
         spans += [a for a in found["asked"] if self._answered_no(a)]
         spans += [m for m in found["resolved"] if self._resolved(m, [m], self.present)]
         spans += [m for m in found["over"] if self._resolved(m, [m], self.over_present)]
-        spans += [m for m in found["rule"] if self.kinds.get(m.label_) == SAFETY]
+        abuse = [m for m in found["rule"] if self.kinds.get(m.label_) == SAFETY]
         bounds = words.bounds
-        return {k for span in spans for k, (a, b) in enumerate(bounds) if span.start < b and a < span.end}
+        explained = {k for span in spans for k, (a, b) in enumerate(bounds) if span.start < b and a < span.end}
+        return explained, {k for span in abuse for k, (a, b) in enumerate(bounds) if span.start < b and a < span.end} - explained
 
     def _rules(self, doc: Doc) -> CrisisResult:
         words = self.folder.fold(doc)

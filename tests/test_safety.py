@@ -328,7 +328,7 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     # The nineteenth (terse writers in manual trades, first responders, veterans) was measured on
     # arrival: rules 45.8% / 11.7%, rules+model 83.3% / 15.5%. After the classifier was let read the rest
     # of an entry that tells of the writer's own abuse: the eighteenth 82.5% / 19.4%, the nineteenth
-    # 84.2% / 15.5%.
+    # 85.0% / 15.5%.
     ("crisis_blind8_test.jsonl", 0.82, 0.17),
     ("crisis_blind10_test.jsonl", 0.85, 0.13),
     ("crisis_blind11_test.jsonl", 0.84, 0.12),
