@@ -81,6 +81,13 @@ def test_safety_concern_a_child_writing_about_sexual_abuse_raises_crisis_too():
     assert other.flagged
 
 
+def test_safety_concern_abuse_beside_distress_raises_both_flags():
+    # found by a reviewer: closing every abuse sentence to the classifier lost this
+    result = screen("He held my wrists down until I stopped crying. I'm so tired of carrying on like this. "
+                    "I can't do it much longer.")
+    assert result.safety and result.flagged
+
+
 def test_safety_concern_a_sentence_at_risk_beside_the_writers_abuse_still_raises_crisis():
     # the classifier reads the sentences that are not about the abuse (before, a safety match switched it off)
     from unstuck.model.safety import CrisisScreen
