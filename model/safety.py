@@ -31,7 +31,8 @@ The entry is flagged when any candidate survives.
    window crosses its threshold (a higher one for the shorter windows, and for a whole entry of a
    few words), unless that window holds a figurative or other span, a question answered no, a plain
    denial, a resolved or over marker, or consists only of sentences holding a safety match (the
-   writer's own abuse alone is not their risk; read beside their other sentences, it counts). The match names the window. The model only ever adds flags.
+   writer's own abuse alone is not their risk; read beside their other sentences, it counts). The
+   match names the window. The model only ever adds flags.
    Measured results: data/crisis/model/meta.json ("metrics") and data/crisis/README.md.
 Which matchers run where is decided from the entry's words first (`unstuck.model.prefilter`).
 """
@@ -164,14 +165,16 @@ class CrisisScreen:
         return results
 
     def blocked_sentences(self, doc: Doc) -> set[int]:
+        """Every sentence `_blocked_parts` names, explained or the writer's own abuse."""
         explained, abuse = self._blocked_parts(doc)
         return explained | abuse
 
     def _blocked_parts(self, doc: Doc) -> tuple[set[int], set[int]]:
-        """The sentences the model may not flag: those holding a figurative phrase, a plain denial, a
-        resolved or over marker without a present word, or the writer's own abuse ("my boss will
-        kill me", "I'm not suicidal", "five years since my attempt"): the rules have explained their
-        risk words. A window holding one of them is not flagged by the model."""
+        """(explained, abuse): the sentences holding a figurative phrase, a plain denial, a resolved or
+        over marker without a present word ("my boss will kill me", "I'm not suicidal", "five years
+        since my attempt"), whose risk words the rules have explained, so no window holding one is
+        flagged by the model; and the other sentences holding the writer's own abuse, a window of
+        nothing but which is not flagged either."""
         words = self.folder.fold(doc)
         # each section only where it could match (most entries lack a word each of its phrases needs)
         sections = [s for s in SECTIONS if self.matchers[s].could_match(words.everything)]
@@ -183,10 +186,13 @@ class CrisisScreen:
         spans += [a for a in found["asked"] if self._answered_no(a)]
         spans += [m for m in found["resolved"] if self._resolved(m, [m], self.present)]
         spans += [m for m in found["over"] if self._resolved(m, [m], self.over_present)]
-        abuse = [m for m in found["rule"] if self.kinds.get(m.label_) == SAFETY]
         bounds = words.bounds
-        explained = {k for span in spans for k, (a, b) in enumerate(bounds) if span.start < b and a < span.end}
-        return explained, {k for span in abuse for k, (a, b) in enumerate(bounds) if span.start < b and a < span.end} - explained
+
+        def holding(matches: list[Span]) -> set[int]:
+            return {k for span in matches for k, (a, b) in enumerate(bounds) if span.start < b and a < span.end}
+
+        explained = holding(spans)
+        return explained, holding([m for m in found["rule"] if self.kinds.get(m.label_) == SAFETY]) - explained
 
     def _rules(self, doc: Doc) -> CrisisResult:
         words = self.folder.fold(doc)
