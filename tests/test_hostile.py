@@ -465,6 +465,7 @@ def _gone(pids: set[int], seconds: float) -> bool:
 def _batch_process(tmp_path):
     """A real `unstuck batch --workers 2` over enough entries to be stopped midway, once its pool is up."""
     import os
+    import signal
     import subprocess
     import sys
     import time
@@ -473,9 +474,12 @@ def _batch_process(tmp_path):
         for i in range(40_000):
             out.write(json.dumps({"id": str(i), "text": f"{SECRET}, day {i}. {GOOD}."}) + "\n")
     env = {**os.environ, "UNSTUCK_HOME": str(tmp_path / "unstuck-home")}
+    # A shell starts background jobs with SIGINT ignored, and Python keeps an ignored SIGINT: give the
+    # command the default, as a terminal would, even when the suite itself runs in the background.
     process = subprocess.Popen([sys.executable, "-c", "from unstuck.cli.app import main; main()", "batch", "in.jsonl",
                                 "-o", "out.jsonl", "--workers", "2", "--quiet"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and len(_children(process.pid)) < 2:
         assert process.poll() is None, process.communicate()
