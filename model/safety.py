@@ -73,7 +73,7 @@ MAX_HYPHEN_VARIANTS = 16  # a pattern listing more hyphenated words than this is
 _AGE = r"(?:1[0-7]|[5-9]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)"
 _UNIT = r"(?:stone|st|foot|feet|ft|kg|kilos?|lbs?|pounds|months?|weeks?|years?|days?|hours?|inches)"
 MINOR_WRITER = re.compile(
-    rf"(?<![\w'])i ?(?:'m|m|am) (?:only |just |now |nearly |almost |a )?{_AGE}"
+    rf"(?<!like )(?<!as if )(?<!as though )(?<![\w'])i ?(?:'m|m|am) (?:only |just |now |nearly |almost |a )?{_AGE}"
     rf"(?:[ -]?(?:years?|yrs?)[ -]?old\b| ?y/?o\b| ?yo\b| ?[mf]\b"
     rf"|(?= ?(?:[.,;:!?)(]|$|and\b(?! a half {_UNIT})|&|but\b|so\b|now\b|btw\b|lol\b|in (?:january|february|march|april"
     rf"|may|june|july|august|september|october|november|december)\b)))"
@@ -81,7 +81,16 @@ MINOR_WRITER = re.compile(
     rf"|(?<![\w'])i ?(?:'m|m|am) in (?:year (?:[5-9]|1[0-2])|grade (?:[5-9]|1[0-2])|(?:[5-9]|1[0-2])th grade)\b"
     rf"|^\W*{_AGE} ?(?:y/?o|yo|[mf])\b"
     rf"|(?:\bi|\bme) \({_AGE} ?[mf]?\)"
-    rf"|\bmy age is {_AGE}\b")
+    rf"|\bmy age is {_AGE}\b"
+    rf"|(?<![\w'])i ?(?:'m|m|am) (?:only |just |now |nearly |almost |a )?{_AGE}"
+    rf"(?: ?[-\u2013(]| (?:going on|turning|nearly|almost) {_AGE}\b| ?(?:years?|yrs?) of age\b)"
+    rf"|(?<![\w'])i ?(?:'m|m|am) in (?:yr|y) ?(?:[5-9]|1[0-2])\b"
+    rf"|(?<![\w'])i ?(?:'m|m|am) in (?:sixth form|s[1-6]\b|middle school|high school|secondary school)"
+    rf"|(?:^|[.!?\n]\s*)\W*(?:hi,? |so,? |ok,? )?{_AGE} ?(?:y\.?/?o\.?|(?:[ -]?(?:years?|yrs?)[ -]?old))"
+    rf" ?(?:girl|boy|here|kid|teen|female|male|f\b|m\b|,|\.|and\b)")
+# Resolved markers that do not end the writer's abuse: a school year ("I'm in year 9") or a count of
+# sober years ("10 years sober") says nothing about whether someone is hurting them now.
+NOT_ABUSE_OVER = re.compile(r"in (?:year|yr) ?\d+|.*\b(?:sober|clean)")
 QUOTED = re.compile(r'"[^"]*"|\u201c[^\u201d]*\u201d')  # quoted speech: someone else's words, not the writer's age
 MAX_WINDOW = 3  # sentences: the model scores each run of one to three sentences, and the whole entry
 
@@ -220,7 +229,10 @@ class CrisisScreen:
                 continue
             if any(_overlaps(span, [d]) and self._denies(d) for d in found["denial"]):
                 continue
-            if self._resolved(span, found["resolved"], self.present):
+            resolved = found["resolved"]
+            if kind == SAFETY:
+                resolved = [m for m in resolved if not NOT_ABUSE_OVER.fullmatch(m.text.lower())]
+            if self._resolved(span, resolved, self.present):
                 continue
             if kind == SAFETY and self._resolved(span, found["over"], self.over_present):
                 continue
