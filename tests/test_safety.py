@@ -328,7 +328,9 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     # The nineteenth (terse writers in manual trades, first responders, veterans) was measured on
     # arrival: rules 45.8% / 11.7%, rules+model 83.3% / 15.5%. After the classifier was let read the rest
     # of an entry that tells of the writer's own abuse: the eighteenth 82.5% / 19.4%, the nineteenth
-    # 85.0% / 15.5%.
+    # 85.0% / 15.5%. The twentieth (therapy homework: thought records, diary cards, check-ins, the risk
+    # often one form field) was measured on arrival: rules+model 85.0% / 20.4%; it then showed denials in
+    # form fields ("Thoughts of harming myself: no.", "urge to die 0,"), now read as denials: 85.0% / 17.5%.
     ("crisis_blind8_test.jsonl", 0.82, 0.17),
     ("crisis_blind10_test.jsonl", 0.85, 0.13),
     ("crisis_blind11_test.jsonl", 0.84, 0.12),
@@ -340,6 +342,7 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     ("crisis_blind17_test.jsonl", 0.80, 0.44),
     ("crisis_blind18_test.jsonl", 0.77, 0.22),
     ("crisis_blind19_test.jsonl", 0.80, 0.18),
+    ("crisis_blind20_test.jsonl", 0.82, 0.20),
     ("crisis_socdev_test.jsonl", 0.87, 0.50),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
