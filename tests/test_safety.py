@@ -297,6 +297,30 @@ def test_safety_plain_denial_does_not_fire_but_a_hedged_one_does():
     assert screen("I'm not suicidal, probably, but I don't want to wake up tomorrow").flagged
 
 
+@pytest.mark.parametrize("text", [
+    "Check-in for Thursday. Thoughts of death: no. Thoughts of harming myself: no. Sleep: six hours.",
+    "Diary card: urge to harm self 0, urge to die 0, sadness 4, anxiety 3. Honest zeros.",
+    "The depression's back. No thoughts of death or harming myself, just heavy.",
+    "I want to say clearly that I'm not feeling like hurting myself, I've got things to work toward.",
+    "Sad about Grandpa, but there's no part of me that wants to not be here.",
+])
+def test_safety_a_risk_answered_no_in_a_form_or_a_diary_card_does_not_fire(text):
+    assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged
+
+
+@pytest.mark.parametrize("text", [
+    "Thoughts of death: no. I've worked out how I'm going to do it, and when.",
+    "Balanced thought: none. I know how, and it'll be the Saturday after payday.",
+    "Diary card: urge to die 5, ability to resist it: 1.",
+    "Mood log. Sleep 4 hours. SI: 4/5 today. Skills used: none.",
+    "Still wishing every night that I won't be here in the morning.",
+    "I'm not OK and I don't feel in control of what I might do to myself.",
+    "Urge to harm self 0, but I've already decided how I'm going to end it.",
+])
+def test_safety_a_form_with_one_field_denied_still_fires_on_the_risk_it_shows(text):
+    assert screen(text).flagged
+
+
 def test_safety_pattern_file_errors_name_the_file(tmp_path):
     from unstuck.data.errors import InputError
 
@@ -330,7 +354,8 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     # of an entry that tells of the writer's own abuse: the eighteenth 82.5% / 19.4%, the nineteenth
     # 85.0% / 15.5%. The twentieth (therapy homework: thought records, diary cards, check-ins, the risk
     # often one form field) was measured on arrival: rules+model 85.0% / 20.4%; it then showed denials in
-    # form fields ("Thoughts of harming myself: no.", "urge to die 0,"), now read as denials: 85.0% / 17.5%.
+    # form fields ("Thoughts of harming myself: no.", "urge to die 0,"), now read as denials, and three plain
+    # statements it missed are read (a diary card's urge to die rated high...): 87.5% / 17.5%.
     ("crisis_blind8_test.jsonl", 0.82, 0.17),
     ("crisis_blind10_test.jsonl", 0.85, 0.13),
     ("crisis_blind11_test.jsonl", 0.84, 0.12),
