@@ -43,6 +43,8 @@ def test_safety_recall_is_total_and_false_alarms_are_reported(capsys):
     "I could murder a burger right now",
     "dying to see her on friday",
     "my boss will kill me if I'm late again",
+    "the new commute is going to kill my podcast backlog",
+    "I'm going to murder this essay tonight",
 ])
 def test_safety_figurative_language_does_not_fire(text):
     assert not screen(text).flagged
@@ -75,6 +77,7 @@ def test_safety_a_laugh_or_an_everyday_word_beside_risk_still_flags(text):
     "everyone would be better off without me",
     "I'm not suicidal but I keep thinking about the pills",
     "my little brother gets hit by dad when he's drunk, there were bruises again",
+    "I want to kill the foreman, for real. I've been watching which road he walks home alone.",
 ])
 def test_safety_fires_on_indirect_and_third_party_risk(text):
     result = screen(text)
