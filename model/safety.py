@@ -72,7 +72,7 @@ MAX_HYPHEN_VARIANTS = 16  # a pattern listing more hyphenated words than this is
 # minutes late", "14 weeks pregnant" or "10 years sober"): their sexual abuse is then a child's (rule 7 below).
 _AGE = r"(?:1[0-7]|[5-9]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)"
 _UNIT = r"(?:stone|st|foot|feet|ft|kg|kilos?|lbs?|pounds|months?|weeks?|years?|days?|hours?|inches)"
-MINOR_WRITER = re.compile(
+_MINOR_NOW = (
     rf"(?<!like )(?<!as if )(?<!as though )(?<![\w'])i ?(?:'m|m|am) (?:only |just |now |nearly |almost |a )?{_AGE}"
     rf"(?:[ -]?(?:years?|yrs?)[ -]?old\b| ?y/?o\b| ?yo\b| ?[mf]\b"
     rf"|(?= ?(?:[.,;:!?)(]|$|and\b(?! a half {_UNIT})|&|but\b|so\b|now\b|btw\b|lol\b|in (?:january|february|march|april"
@@ -82,15 +82,30 @@ MINOR_WRITER = re.compile(
     rf"|^\W*{_AGE} ?(?:y/?o|yo|[mf])\b"
     rf"|(?:\bi|\bme) \({_AGE} ?[mf]?\)"
     rf"|\bmy age is {_AGE}\b"
+    # "I'm 15 - my mum...", "I'm 14 - nearly 15", "I'm 15 (16 in March)"; not "I'm a six-foot bloke",
+    # "6-weeks postpartum", "5-foot-2"
     rf"|(?<![\w'])i ?(?:'m|m|am) (?:only |just |now |nearly |almost |a )?{_AGE}"
-    rf"(?: ?[-\u2013(]| (?:going on|turning|nearly|almost) {_AGE}\b| ?(?:years?|yrs?) of age\b)"
+    rf"(?: [-\u2013] | ?\(| ?[-\u2013] ?(?:nearly |almost |going on |turning |soon )?{_AGE}\b(?! ?(?:{_UNIT}|minutes?|mins?))"
+    rf"| (?:going on|turning|nearly|almost) {_AGE}\b| ?(?:years?|yrs?) of age\b)"
     rf"|(?<![\w'])i ?(?:'m|m|am) in (?:yr|y) ?(?:[5-9]|1[0-2])\b"
-    rf"|(?<![\w'])i ?(?:'m|m|am) in (?:sixth form|s[1-6]\b|middle school|high school|secondary school)"
-    rf"|(?:^|[.!?\n]\s*)\W*(?:hi,? |so,? |ok,? )?{_AGE} ?(?:y\.?/?o\.?|(?:[ -]?(?:years?|yrs?)[ -]?old))"
-    rf" ?(?:girl|boy|here|kid|teen|female|male|f\b|m\b|,|\.|and\b)")
-# Resolved markers that do not end the writer's abuse: a school year ("I'm in year 9") or a count of
-# sober years ("10 years sober") says nothing about whether someone is hurting them now.
+    rf"|(?<![\w'])i ?(?:'m|m|am) in (?:sixth form|s[1-6]\b|middle school|high school|secondary school)")
+# An entry opening "Fourteen years old." or "16 year old girl here": the writer's age, unless the entry
+# says it is a memory ("that's how old I was", "when I was").
+_OPENING_AGE = (rf"(?:^|[.!?\n]\s*)\W*(?:hi,? |so,? |ok,? )?{_AGE} ?(?:y\.?/?o\.?|(?:[ -]?(?:years?|yrs?)[ -]?old))"
+                rf" ?(?:girl|boy|here|kid|teen|female|male|f\b|m\b|,|\.|and\b)")
+MINOR_NOW = re.compile(_MINOR_NOW)
+MINOR_WRITER = re.compile(_MINOR_NOW + "|" + _OPENING_AGE)
+PAST_AGE = re.compile(rf"\bhow old i was\b|\bwhen i was\b|\bi was (?:only |just )?{_AGE}\b")
+# An adult age anywhere ("I'm 38 now", "I'm 44") outweighs a school or a teen age elsewhere in the entry
+# (a teacher "in secondary school all day", a memory); not "I'm 20 stone" or "I'm 10 years sober".
+ADULT_WRITER = re.compile(r"(?<![\w'])i ?(?:'m|m|am) (?:now |nearly |almost |only )?(?:1[89]|[2-9]\d)\b"
+                          r"(?! ?(?:%|stone|st|kg|kilos?|lbs?|pounds|months?|weeks?|days?|hours?|minutes?|mins?"
+                          r"|years? (?:sober|clean|since|into)))")
+# Resolved markers that do not end the writer's abuse: a count of sober years ("10 years sober") says
+# nothing about whether someone is hurting them now, and nor does a school year ("I'm in year 9") for a
+# writer who is in it (an adult's "In year 9, my stepdad punched me" is a memory).
 NOT_ABUSE_OVER = re.compile(r"in (?:year|yr) ?\d+|.*\b(?:sober|clean)")
+SOBER_ONLY = re.compile(r".*\b(?:sober|clean)")
 QUOTED = re.compile(r'"[^"]*"|\u201c[^\u201d]*\u201d')  # quoted speech: someone else's words, not the writer's age
 MAX_WINDOW = 3  # sentences: the model scores each run of one to three sentences, and the whole entry
 
@@ -130,6 +145,11 @@ class CrisisScreen:
         # a safety rule whose matches a `dependent` crisis match on the same words does not give way to
         self.keeps_dependent = frozenset(str(r.get("id")) for r in rules if r.get("keeps_dependent"))
         self.minor_crisis = frozenset(str(r.get("id")) for r in rules if r.get("minor_is_crisis"))
+        # a form-shaped denial stands only when the rest of its sentence is more answered fields
+        # ("Thoughts of suicide: no, and I've got 40 paracetamol in my bag" is not a denial)
+        self.fields_only = frozenset(str(d.get("id")) for d in config.get("denial", []) if d.get("rest_must_be_fields"))
+        # a denial that drops the rule matches it overlaps but leaves its sentence to the classifier
+        self.model_reads = frozenset(str(d.get("id")) for d in config.get("denial", []) if d.get("model_reads"))
         # a rule with `needs = "LIST"` counts only in a sentence holding a word of that list ("I", a child...)
         self.needs = {str(r.get("id")): frozenset(w.lower() for w in config.get(str(r["needs"]), []))
                       for r in rules if r.get("needs")}
@@ -191,7 +211,8 @@ class CrisisScreen:
             return set(), set()
         shadow = words.shadow()
         found = {s: self._section(doc, shadow, words, s) if s in sections else [] for s in SECTIONS}
-        spans = found["figurative"] + found["other"] + [d for d in found["denial"] if self._denies(d)]
+        spans = found["figurative"] + found["other"]
+        spans += [d for d in found["denial"] if self._denies(d) and d.label_ not in self.model_reads]
         spans += [a for a in found["asked"] if self._answered_no(a)]
         spans += [m for m in found["resolved"] if self._resolved(m, [m], self.present)]
         spans += [m for m in found["over"] if self._resolved(m, [m], self.over_present)]
@@ -231,7 +252,8 @@ class CrisisScreen:
                 continue
             resolved = found["resolved"]
             if kind == SAFETY:
-                resolved = [m for m in resolved if not NOT_ABUSE_OVER.fullmatch(m.text.lower())]
+                not_over = NOT_ABUSE_OVER if _minor_writer(doc.text) else SOBER_ONLY
+                resolved = [m for m in resolved if not not_over.fullmatch(m.text.lower())]
             if self._resolved(span, resolved, self.present):
                 continue
             if kind == SAFETY and self._resolved(span, found["over"], self.over_present):
@@ -261,6 +283,8 @@ class CrisisScreen:
         """A denial stands unless it is hedged after it or is the inside of a condition, a wish or an
         effort ("if I wasn't in it", "I wish I wasn't here", "trying hard to not kill myself"): none
         of them says the risk is absent."""
+        if denial.label_ in self.fields_only and _field_shaped(denial) and not _rest_is_fields(denial):
+            return False
         return not self._hedged(denial) and not self._conditional(denial)
 
     def _conditional(self, denial: Span) -> bool:
@@ -374,7 +398,36 @@ def windows_of(count: int) -> list[tuple[int, int]]:
 
 
 def _minor_writer(text: str) -> bool:
-    return bool(MINOR_WRITER.search(QUOTED.sub(" ", _fold(text))))
+    folded = QUOTED.sub(" ", _fold(text))
+    if ADULT_WRITER.search(folded):
+        return False
+    if MINOR_NOW.search(folded):
+        return True
+    return bool(MINOR_WRITER.search(folded)) and not PAST_AGE.search(folded)
+
+
+FIELD_SEPARATORS = frozenset([",", ";", "|", "/", "and", ".", "!", "?"])
+FIELD_ANSWER = re.compile(r"^(?:\d+(?:/\d+)?%?|no|none|nil|zero|yes|y|n|nope|never|low|high|ok|n/a|na)$")
+
+
+def _field_shaped(denial: Span) -> bool:
+    """A denial in a form's shape: a colon or a zero rating ("Thoughts of death: no.", "urge to die 0,")."""
+    return any(t.lower_ == ":" or re.fullmatch(r"0(?:/\d+)?|zero|none|nil", t.lower_) for t in denial)
+
+
+def _rest_is_fields(denial: Span) -> bool:
+    """The rest of a form denial's sentence is more fields, each ending in an answer or a rating
+    ("urge to self-harm 0, urge to drink 3."), not prose ("and I've got 40 paracetamol in my bag")."""
+    chunk: list[str] = []
+    for token in denial.doc[denial.end : _sentence(denial).end]:
+        word = token.lower_
+        if word in FIELD_SEPARATORS:
+            if chunk and not FIELD_ANSWER.match(chunk[-1]):
+                return False
+            chunk = []
+        else:
+            chunk.append(word)
+    return not chunk or bool(FIELD_ANSWER.match(chunk[-1]))
 
 
 def _load(path: Path) -> dict:

@@ -324,6 +324,29 @@ def test_safety_a_form_with_one_field_denied_still_fires_on_the_risk_it_shows(te
     assert screen(text).flagged
 
 
+@pytest.mark.parametrize("text, crisis, safety", [
+    # a form field denied, then risk in the same sentence or the next
+    ("Thoughts of suicide: no, and I've got 40 paracetamol in my bag.", True, False),
+    ("Thoughts of death: no. Plan: Saturday, the bridge by the bypass.", True, False),
+    ("No part of me wants to live anymore.", True, False),
+    ("I don't feel like killing myself would be a loss to anyone.", True, False),
+    # abuse told as people tell it; a game, a cup of tea and a body size are not
+    ("Brother beat me again last night for being a disgrace. Bruises everywhere.", None, True),
+    ("the missus punched me in the face tonight. split lip and work tomorrow", False, True),
+    ("Self-care list: poured hot water in my mug, lit a candle, phoned my sister.", False, False),
+    ("I'm a six-foot bloke and I'm scared of my own wife. She punched me in the face last night.", False, True),
+    # a writer under 18 hurt now is a child being abused; an adult's memory of it is not now
+    ("I'm 15 - my stepdad slaps me when he's been drinking, most weekends.", True, True),
+    ("Fourteen years old. That's how old I was when he first hit me. I'm 38 now and safe.", False, None),
+])
+def test_safety_third_review_cases(text, crisis, safety):
+    """None: either is acceptable (the classifier may flag a beating as crisis; a memory's safety flag
+    without an 'over' word is a known false alarm)."""
+    result = screen(text)
+    assert crisis is None or result.flagged == crisis
+    assert safety is None or result.safety == safety
+
+
 def test_safety_pattern_file_errors_name_the_file(tmp_path):
     from unstuck.data.errors import InputError
 
