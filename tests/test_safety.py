@@ -336,6 +336,7 @@ def test_safety_a_form_with_one_field_denied_still_fires_on_the_risk_it_shows(te
     ("He's really verbally and emotionally abusive. Should we call it quits?", False, True),
     ("I'm being verbally abused on a daily basis by my parents and I have nowhere else to go.", None, True),
     ("My ex was abusive, years ago. I'm with someone kind now.", False, False),
+    ("My ex-boyfriend will not stop harassing and stalking me. We work together.", False, True),
     ("Self-care list: poured hot water in my mug, lit a candle, phoned my sister.", False, False),
     ("I'm a six-foot bloke and I'm scared of my own wife. She punched me in the face last night.", False, True),
     # a writer under 18 hurt now is a child being abused; an adult's memory of it is not now
