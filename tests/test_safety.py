@@ -337,6 +337,8 @@ def test_safety_a_form_with_one_field_denied_still_fires_on_the_risk_it_shows(te
     ("I'm being verbally abused on a daily basis by my parents and I have nowhere else to go.", None, True),
     ("My ex was abusive, years ago. I'm with someone kind now.", False, False),
     ("My ex-boyfriend will not stop harassing and stalking me. We work together.", False, True),
+    ("My dad calls me names and makes me feel worthless. I want to move out.", None, True),
+    ("My husband calls me every lunchtime to see how my day is going.", False, False),
     ("Self-care list: poured hot water in my mug, lit a candle, phoned my sister.", False, False),
     ("I'm a six-foot bloke and I'm scared of my own wife. She punched me in the face last night.", False, True),
     # a writer under 18 hurt now is a child being abused; an adult's memory of it is not now
