@@ -330,6 +330,7 @@ def test_safety_a_form_with_one_field_denied_still_fires_on_the_risk_it_shows(te
     ("Thoughts of death: no. Plan: Saturday, the bridge by the bypass.", True, False),
     ("No part of me wants to live anymore.", True, False),
     ("I don't feel like killing myself would be a loss to anyone.", True, False),
+    ("Urges to harm others: none. Urges to harm myself: none. Urge to jump in front of the 8.12: high.", True, False),
     # abuse told as people tell it; a game, a cup of tea and a body size are not
     ("Brother beat me again last night for being a disgrace. Bruises everywhere.", None, True),
     ("the missus punched me in the face tonight. split lip and work tomorrow", False, True),
