@@ -82,11 +82,12 @@ def near(colour: tuple[int, int, int], target: tuple[int, int, int]) -> bool:
 @pytest.mark.parametrize("crisis", [True, False], ids=["with-crisis", "without-crisis"])
 def test_report_browser_shows_crisis_box_charts_and_timeline(tmp_path, crisis):
     page = tmp_path / "report.html"
-    page.write_text(render_html(summarise(entries(crisis)), default_taxonomy(), Audience.therapist,
-                                help_lines("uk", crisis=True, safety=False), "test"), encoding="utf-8")
-    dom = chromium(page, tmp_path / "profile-dom", "--dump-dom").stdout
-    assert 'id="frequency"' in dom and 'id="timeline"' in dom and dom.count("<svg") >= 2
-    assert ('class="crisis"' in dom and "better off without me" in dom) is crisis
+    html = render_html(summarise(entries(crisis)), default_taxonomy(), Audience.therapist,
+                       help_lines("uk", crisis=True, safety=False), "test")
+    page.write_text(html, encoding="utf-8")
+    # the page has no script, so what Chromium would build is this markup (one launch fewer)
+    assert 'id="frequency"' in html and 'id="timeline"' in html and html.count("<svg") >= 2
+    assert ('class="crisis"' in html and "better off without me" in html) is crisis
     shot = tmp_path / "report.png"
     chromium(page, tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1000,3200",
              "--hide-scrollbars")

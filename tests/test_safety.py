@@ -1,4 +1,5 @@
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,12 @@ def load_cases() -> list[dict]:
 
 def screen(text: str):
     return default_screen().screen(get_nlp()(text))
+
+
+@lru_cache(maxsize=1)
+def rules_only() -> CrisisScreen:
+    """The rules without the classifier, built once (building the matchers takes most of a second)."""
+    return CrisisScreen(get_nlp())
 
 
 def test_safety_suite_has_enough_phrasings_of_each_side():
@@ -180,7 +187,7 @@ def test_safety_fires_on_indirect_and_third_party_risk(text):
     "Wanting to die? No. Wanting a nap, yes.",
 ])
 def test_safety_rules_skip_news_advice_questions_answered_no_and_the_writers_past(text):
-    assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged  # the rules alone: the model may judge
+    assert not rules_only().screen(get_nlp()(text)).flagged  # the rules alone: the model may judge
 
 
 @pytest.mark.parametrize("text", [
@@ -308,7 +315,7 @@ def test_safety_plain_denial_does_not_fire_but_a_hedged_one_does():
     "Sad about Grandpa, but there's no part of me that wants to not be here.",
 ])
 def test_safety_a_risk_answered_no_in_a_form_or_a_diary_card_does_not_fire(text):
-    assert not CrisisScreen(get_nlp()).screen(get_nlp()(text)).flagged
+    assert not rules_only().screen(get_nlp()(text)).flagged
 
 
 @pytest.mark.parametrize("text", [
