@@ -15,7 +15,9 @@ Independent of the classifier and its thresholds; no option turns it off. The ru
 4. a candidate in a sentence with an `[[asked]]` question ("the GP asked whether I'd...") answered no
    right after it, with no yes or present-risk word in the answer and no hedge after the no, is dropped;
 5. a candidate overlapping a `[[denial]]` span ("I'm not suicidal") is dropped, unless the same
-   sentence hedges after the denial ("probably", "but", "sometimes"...): when unsure, flag;
+   sentence hedges after the denial ("probably", "but", "sometimes"...): when unsure, flag; a denial
+   marked `rest_must_be_fields` in a form's shape ("Thoughts of death: no.") stands only when the rest
+   of its sentence is more answered fields, not prose ("..: no, and I've got 40 paracetamol");
 6. a candidate in a sentence with a `[[resolved]]` marker ("five years since my attempt") is
    dropped only when that sentence has no present-tense risk marker (`present` in the file).
 The entry is flagged when any candidate survives.
@@ -25,12 +27,13 @@ The entry is flagged when any candidate survives.
    safety match in a sentence with an `[[over]]` marker ("my ex", "as a kid") is dropped unless the
    sentence says it goes on (`over_present`). A match of a rule marked `keeps_dependent` (the writer's
    sexual abuse) leaves a `dependent` match on the same words standing; and from a writer who gives
-   their age as under 18 (`MINOR_WRITER`) a match of a rule marked `minor_is_crisis` raises `crisis` too.
+   their age as under 18 (`MINOR_WRITER`, unless an adult age is given too: `ADULT_WRITER`) a match
+   of a rule marked `minor_is_crisis` raises `crisis` too: a child being abused.
 8. When no rule flags an entry, the crisis model (`unstuck.model.crisis_model`) scores each window
    of it (every run of one to three sentences, and the whole entry) and flags the entry when a
    window crosses its threshold (a higher one for the shorter windows, and for a whole entry of a
    few words), unless that window holds a figurative or other span, a question answered no, a plain
-   denial, a resolved or over marker, or consists only of sentences holding a safety match (the
+   denial (not one marked `model_reads`), a resolved or over marker, or consists only of sentences holding a safety match (the
    writer's own abuse alone is not their risk; read beside their other sentences, it counts). The
    match names the window. The model only ever adds flags.
    Measured results: data/crisis/model/meta.json ("metrics") and data/crisis/README.md.
