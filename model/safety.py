@@ -33,9 +33,9 @@ The entry is flagged when any candidate survives.
    of it (every run of one to three sentences, and the whole entry) and flags the entry when a
    window crosses its threshold (a higher one for the shorter windows, and for a whole entry of a
    few words), unless that window holds a figurative or other span, a question answered no, a plain
-   denial (not one marked `model_reads`), a resolved or over marker, or consists only of sentences holding a safety match (the
-   writer's own abuse alone is not their risk; read beside their other sentences, it counts). The
-   match names the window. The model only ever adds flags.
+   denial (not one marked `model_reads`), a resolved or over marker, or consists only of sentences
+   holding a safety match (the writer's own abuse alone is not their risk; read beside their other
+   sentences, it counts). The match names the window. The model only ever adds flags.
    Measured results: data/crisis/model/meta.json ("metrics") and data/crisis/README.md.
 Which matchers run where is decided from the entry's words first (`unstuck.model.prefilter`).
 """
@@ -72,7 +72,7 @@ OBJECT_NEXT = frozenset(["a", "an", "the", "my", "his", "her", "our", "their", "
                          "about", "to", "for", "of", "in", "on", "with", "at", "from", "everything", "what", "how"])
 MAX_HYPHEN_VARIANTS = 16  # a pattern listing more hyphenated words than this is a mistake in the file
 # The writer gives their age as under 18 ("im 13", "I'm only 15", "I turned 14", "i'm in year 9"; not "I'm 15
-# minutes late", "14 weeks pregnant" or "10 years sober"): their sexual abuse is then a child's (rule 7 below).
+# minutes late", "14 weeks pregnant" or "10 years sober"): their abuse is then a child's (rule 7 above).
 _AGE = r"(?:1[0-7]|[5-9]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)"
 _UNIT = r"(?:stone|st|foot|feet|ft|kg|kilos?|lbs?|pounds|months?|weeks?|years?|days?|hours?|inches)"
 _MINOR_NOW = (
