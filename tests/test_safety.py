@@ -477,6 +477,27 @@ def test_safety_crisis_model_manifest_is_checked_before_anything_is_unpickled(pa
 
 
 @pytest.mark.slow
+def test_safety_measure_only_rewrites_the_blind_figures_and_leaves_the_classifier(tmp_path):
+    import shutil
+
+    from unstuck.model.crisis_model import CRISIS_DIR
+    from unstuck.training.build_crisis import main
+
+    model, tests = tmp_path / "model", tmp_path / "tests"
+    shutil.copytree(CRISIS_DIR, model)
+    tests.mkdir()
+    cases = [{"id": "a", "text": "I want to die tonight.", "crisis": True},
+             {"id": "b", "text": "This homework is killing me.", "crisis": False},
+             {"id": "c", "text": "Lovely walk by the river with the dog.", "crisis": False}]
+    (tests / "crisis_tiny_test.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
+    pipeline = (model / "pipeline.pkl.gz").read_bytes()
+    assert main(["--measure-only", "--out", str(model), "--tests", str(tests)]) == 0
+    measured = json.loads((model / "meta.json").read_text(encoding="utf-8"))["metrics"]["blind_test"]
+    assert list(measured) == ["crisis_tiny_test.jsonl"]
+    assert measured["crisis_tiny_test.jsonl"]["rules+model"] == {"recall": 1.0, "false_alarms": 0.0, "n_at_risk": 1, "n_not": 2}
+    assert (model / "pipeline.pkl.gz").read_bytes() == pipeline
+
+
 def test_safety_unusable_crisis_model_is_refused_by_tag_and_rebuilt_by_models_rebuild(tmp_path, monkeypatch):
     import shutil
 
