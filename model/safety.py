@@ -27,7 +27,7 @@ The entry is flagged when any candidate survives.
    safety match in a sentence with an `[[over]]` marker ("my ex", "as a kid") is dropped unless the
    sentence says it goes on (`over_present`). A match of a rule marked `keeps_dependent` (the writer's
    sexual abuse) leaves a `dependent` match on the same words standing; and from a writer who gives
-   their age as under 18 (`MINOR_WRITER`, unless an adult age is given too: `ADULT_WRITER`) a match
+   their age as under 18 (`_minor_writer`, unless an adult age is given too: `ADULT_WRITER`) a match
    of a rule marked `minor_is_crisis` raises `crisis` too: a child being abused.
 8. When no rule flags an entry, the crisis model (`unstuck.model.crisis_model`) scores each window
    of it (every run of one to three sentences, and the whole entry) and flags the entry when a
@@ -97,7 +97,7 @@ _MINOR_NOW = (
 _OPENING_AGE = (rf"(?:^|[.!?\n]\s*)\W*(?:hi,? |so,? |ok,? )?{_AGE} ?(?:y\.?/?o\.?|(?:[ -]?(?:years?|yrs?)[ -]?old))"
                 rf" ?(?:girl|boy|here|kid|teen|female|male|f\b|m\b|,|\.|and\b)")
 MINOR_NOW = re.compile(_MINOR_NOW)
-MINOR_WRITER = re.compile(_MINOR_NOW + "|" + _OPENING_AGE)
+OPENING_AGE = re.compile(_OPENING_AGE)
 PAST_AGE = re.compile(rf"\bhow old i was\b|\bwhen i was\b|\bi was (?:only |just )?{_AGE}\b")
 # An adult age anywhere ("I'm 38 now", "I'm 44") outweighs a school or a teen age elsewhere in the entry
 # (a teacher "in secondary school all day", a memory); not "I'm 20 stone" or "I'm 10 years sober".
@@ -240,6 +240,10 @@ class CrisisScreen:
             return CrisisResult(flagged=False, matches=())
         found = {section: self._section(doc, shadow, words, section) for section in SECTIONS[1:]}
         writer_abuse = [c for c in candidates if self.kinds.get(c.label_) == SAFETY]
+        minor_writer = bool(writer_abuse) and _minor_writer(doc.text)
+        # a school year ends no abuse for a writer in school, a count of sober years for nobody
+        not_over = NOT_ABUSE_OVER if minor_writer else SOBER_ONLY
+        resolved_for_safety = [m for m in found["resolved"] if not not_over.fullmatch(m.text.lower())]
         kept = []
         for span in _dedupe(writer_abuse) + _dedupe([c for c in candidates if c not in writer_abuse]):
             kind = self.kinds.get(span.label_, "")
@@ -253,10 +257,7 @@ class CrisisScreen:
                 continue
             if any(_overlaps(span, [d]) and self._denies(d) for d in found["denial"]):
                 continue
-            resolved = found["resolved"]
-            if kind == SAFETY:
-                not_over = NOT_ABUSE_OVER if _minor_writer(doc.text) else SOBER_ONLY
-                resolved = [m for m in resolved if not not_over.fullmatch(m.text.lower())]
+            resolved = resolved_for_safety if kind == SAFETY else found["resolved"]
             if self._resolved(span, resolved, self.present):
                 continue
             if kind == SAFETY and self._resolved(span, found["over"], self.over_present):
@@ -268,8 +269,8 @@ class CrisisScreen:
             (self.kinds.get(m.label_) == "dependent" or m.label_ in self.yields) and _overlaps(m, yielded_to))]
         safety = [m for m in kept if self.kinds.get(m.label_) == SAFETY]
         minor = [m for m in safety if m.label_ in self.minor_crisis]
-        if minor and not crisis and _minor_writer(doc.text):
-            # a child writing of their own sexual abuse: a child's abuse, a crisis as well as a safety concern
+        if minor and not crisis and minor_writer:
+            # a child writing of being abused now: a child's abuse, a crisis as well as a safety concern
             return CrisisResult(flagged=True, matches=tuple(replace(self._match(m), kind="dependent") for m in minor),
                                 safety=True, safety_matches=tuple(self._match(m) for m in safety))
         return CrisisResult(flagged=bool(crisis), matches=tuple(self._match(m) for m in crisis),
@@ -406,7 +407,7 @@ def _minor_writer(text: str) -> bool:
         return False
     if MINOR_NOW.search(folded):
         return True
-    return bool(MINOR_WRITER.search(folded)) and not PAST_AGE.search(folded)
+    return bool(OPENING_AGE.search(folded)) and not PAST_AGE.search(folded)
 
 
 FIELD_SEPARATORS = frozenset([",", ";", "|", "/", "and", ".", "!", "?"])

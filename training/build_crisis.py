@@ -57,8 +57,9 @@ def measure_again(directory: Path, tests: Path | None, real: Path | None) -> int
     metrics = meta.setdefault("metrics", {})
     metrics["blind_test"] = blind_test(thresholds, model.pipeline, test_sets(tests))
     if real:
-        (metrics.get("real") or metrics.setdefault("real", {}))["shipped_model"] = shipped_on_real(
-            training_data(real), real, model.pipeline, thresholds)
+        if not metrics.get("real"):  # a model built without --real records `"real": null`
+            metrics["real"] = {}
+        metrics["real"]["shipped_model"] = shipped_on_real(training_data(real), real, model.pipeline, thresholds)
     path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({k: metrics.get(k) for k in ("blind_test",)}, indent=2))
     return 0
