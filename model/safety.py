@@ -11,7 +11,9 @@ Independent of the classifier and its thresholds; no option turns it off. The ru
    list ("suicide" needs the writer: I, me, my); a `kind = "self"` candidate in a sentence that
    addresses someone else ("you", "your") and names no writer is dropped (advice to a friend), and
    so is one whose subject, the person named a few tokens before it, is "you" ("if you did commit
-   suicide"; not "I wrote you a note", not "you said he'd kill himself");
+   suicide"; not "I wrote you a note", not "you said he'd kill himself"), unless its rule is a
+   `questionnaire` item, whose "you" asks the writer ("Thoughts that you would be better off dead:
+   several days");
 4. a candidate in a sentence with an `[[asked]]` question ("the GP asked whether I'd...") answered no
    right after it, with no yes or present-risk word in the answer and no hedge after the no, is dropped;
 5. a candidate overlapping a `[[denial]]` span ("I'm not suicidal") is dropped, unless the same
@@ -148,6 +150,8 @@ class CrisisScreen:
         # a safety rule whose matches a `dependent` crisis match on the same words does not give way to
         self.keeps_dependent = frozenset(str(r.get("id")) for r in rules if r.get("keeps_dependent"))
         self.minor_crisis = frozenset(str(r.get("id")) for r in rules if r.get("minor_is_crisis"))
+        # a screening form's item asks "have you...?" of the writer: its "you" is no one else
+        self.questionnaire = frozenset(str(r.get("id")) for r in rules if r.get("questionnaire"))
         # a form-shaped denial stands only when the rest of its sentence is more answered fields
         # ("Thoughts of suicide: no, and I've got 40 paracetamol in my bag" is not a denial)
         self.fields_only = frozenset(str(d.get("id")) for d in config.get("denial", []) if d.get("rest_must_be_fields"))
@@ -251,7 +255,7 @@ class CrisisScreen:
                 continue
             if span.label_ in self.needs and not self._holds(span, self.needs[span.label_]):
                 continue
-            if kind == "self" and self._about_someone_else(span):
+            if kind == "self" and span.label_ not in self.questionnaire and self._about_someone_else(span):
                 continue
             if any(self._same_sentence(span, a) and self._answered_no(a) for a in found["asked"]):
                 continue

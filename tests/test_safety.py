@@ -331,6 +331,28 @@ def test_safety_a_form_with_one_field_denied_still_fires_on_the_risk_it_shows(te
     assert screen(text).flagged
 
 
+@pytest.mark.parametrize("text, flagged", [
+    # the PHQ-9's ninth item in its own words (its "you" asks the writer), answered above "not at all"
+    ("Session 6. PHQ-9 went up to 17. Thoughts that you would be better off dead, or of hurting yourself in "
+     "some way: more than half the days.", True),
+    ("Over the last two weeks... thoughts that you would be better off dead or of hurting yourself in some way "
+     "- nearly every day", True),
+    ("Ticked my boxes again. PHQ-9 item 9 was a 2 this week.", True),
+    ("Thoughts that you would be better off dead or of hurting yourself in some way: not at all. Tiredness: "
+     "nearly every day.", False),
+    ("PHQ-9 item 9: 0, the rest much the same as last time.", False),
+    # a C-SSRS screener question pasted as asked, answered yes or no
+    ("Have you wished you were dead or wished you could go to sleep and not wake up? Yes.", True),
+    ("The screening nurse read out 'have you had any thoughts of killing yourself?' and I said yes.", True),
+    ("Have you actually had any thoughts of killing yourself? No. Have you ever done anything to end your "
+     "life? No.", False),
+    # the same words as advice to someone else stay unflagged
+    ("If you ever have thoughts that you would be better off dead, please tell your GP.", False),
+])
+def test_safety_a_screening_questionnaires_suicide_item_flags_by_its_answer(text, flagged):
+    assert rules_only().screen(get_nlp()(text)).flagged is flagged
+
+
 @pytest.mark.parametrize("text, crisis, safety", [
     # a form field denied, then risk in the same sentence or the next
     ("Thoughts of suicide: no, and I've got 40 paracetamol in my bag.", True, False),
