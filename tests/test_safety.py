@@ -348,6 +348,12 @@ def test_safety_a_form_with_one_field_denied_still_fires_on_the_risk_it_shows(te
      "life? No.", False),
     # the same words as advice to someone else stay unflagged
     ("If you ever have thoughts that you would be better off dead, please tell your GP.", False),
+    # an everyday question to the writer answered yes is no screening item
+    ("Have you been taking care of yourself this week? Yes, early nights and a walk most days.", False),
+    ("Did the counsellor say anything about your life at home? Yes, she asked about the flat.", False),
+    # a question in the writer's own sentence, answered no, leaves the writer's risk standing
+    ("I keep planning how to kill myself, do you even care? No. Nobody does.", True),
+    ("I'm going to hang myself tonight, were you listening? No.", True),
 ])
 def test_safety_a_screening_questionnaires_suicide_item_flags_by_its_answer(text, flagged):
     assert rules_only().screen(get_nlp()(text)).flagged is flagged
