@@ -44,10 +44,14 @@ class RealLabel:
     labels: tuple[str, ...]
     crisis: bool
     safety: bool
+    # false: labeled for the crisis screen, never trained on by the barrier model (a batch whose adding
+    # that model's pre-registered rule rejected; data/real/README.md)
+    barrier: bool = True
 
 
 def read_labels(path: Path) -> list[RealLabel]:
-    return [RealLabel(r["id"], tuple(r.get("labels", ())), bool(r.get("crisis")), bool(r.get("safety")))
+    return [RealLabel(r["id"], tuple(r.get("labels", ())), bool(r.get("crisis")), bool(r.get("safety")),
+                      r.get("barrier", True) is not False)
             for _, r in _records(path)]
 
 
@@ -97,12 +101,13 @@ def join_real(texts_dir: Path) -> list[tuple[RealItem, RealLabel]]:
 
 
 def load_real(texts_dir: Path) -> list["Example"]:
-    """Every labeled real item whose text is in `texts_dir`, as Examples with source `real:<source>`
-    (see `join_real`), then the no-barrier posts of `weak_<source>.jsonl` there (see `load_weak`)."""
+    """Every labeled real item whose text is in `texts_dir` and that may train the barrier model, as
+    Examples with source `real:<source>` (see `join_real`), then the no-barrier posts of
+    `weak_<source>.jsonl` there (see `load_weak`)."""
     from unstuck.data.examples import Example
 
     return [Example(item.id, item.text, label.labels, f"real:{item.source}", item.group)
-            for item, label in join_real(texts_dir)] + load_weak(texts_dir)
+            for item, label in join_real(texts_dir) if label.barrier] + load_weak(texts_dir)
 
 
 WEAK_PREFIX = "weak_"

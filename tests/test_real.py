@@ -189,6 +189,14 @@ def test_real_join_takes_labels_from_the_repository_and_text_from_the_folder(tmp
     assert [e.source for e in load_real(texts)] == ["real:cssrs"]
 
 
+def test_a_post_labeled_for_the_crisis_screen_only_never_trains_the_barrier_model(tmp_path):
+    crisis_only = next(label for label in read_labels(REAL_DIR / "cssrs.jsonl") if not label.barrier)
+    texts = write_texts(tmp_path / "texts", [
+        {"id": crisis_only.id, "source": "cssrs", "group": "u1", "detail": "", "text": "made up for the test"}])
+    assert [item.id for item, _ in join_real(texts)] == [crisis_only.id]  # the crisis screen reads it
+    assert load_real(texts) == []  # the barrier model does not
+
+
 def test_real_join_refuses_a_held_out_id(tmp_path):
     held = f"cc:{sorted(HELD_OUT_COUNSELCHAT)[0]}"
     texts = write_texts(tmp_path / "texts", [{"id": held, "source": "counsel_chat", "group": "g", "text": "x"}])

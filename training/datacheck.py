@@ -96,9 +96,11 @@ def _real_labels(report: DataReport) -> None:
             line, row = (item.line, None) if isinstance(item, InputError) else item
             where = f"real/{path.name}:{line}"
             ok = (isinstance(row, dict) and isinstance(row.get("id"), str) and isinstance(row.get("labels"), list)
-                  and isinstance(row.get("crisis"), bool) and isinstance(row.get("safety"), bool))
+                  and isinstance(row.get("crisis"), bool) and isinstance(row.get("safety"), bool)
+                  and isinstance(row.get("barrier", True), bool))
             if not ok:
-                report.errors.append(f'{where}: expected {{"id": "...", "labels": [...], "crisis": bool, "safety": bool}}')
+                report.errors.append(f'{where}: expected {{"id": "...", "labels": [...], "crisis": bool, "safety": bool}} '
+                                     '(and optionally "barrier": false)')
                 continue
             unknown = [x for x in row["labels"] if x not in LABEL_IDS]
             if unknown:
