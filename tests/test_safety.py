@@ -313,6 +313,8 @@ def test_safety_plain_denial_does_not_fire_but_a_hedged_one_does():
     "The depression's back. No thoughts of death or harming myself, just heavy.",
     "I want to say clearly that I'm not feeling like hurting myself, I've got things to work toward.",
     "Sad about Grandpa, but there's no part of me that wants to not be here.",
+    "CORE-10 at the start of the session. I made plans to end my life: not at all. Sleep: most of the time.",
+    "The thought of harming myself has occurred to me: never.",
 ])
 def test_safety_a_risk_answered_no_in_a_form_or_a_diary_card_does_not_fire(text):
     assert not rules_only().screen(get_nlp()(text)).flagged
@@ -326,6 +328,8 @@ def test_safety_a_risk_answered_no_in_a_form_or_a_diary_card_does_not_fire(text)
     "Still wishing every night that I won't be here in the morning.",
     "I'm not OK and I don't feel in control of what I might do to myself.",
     "Urge to harm self 0, but I've already decided how I'm going to end it.",
+    "I made plans to end my life: most or all of the time.",
+    "I have thought of hurting myself: not at all, but I've been scratching my arms again.",
 ])
 def test_safety_a_form_with_one_field_denied_still_fires_on_the_risk_it_shows(text):
     assert screen(text).flagged
