@@ -51,7 +51,7 @@ class RealLabel:
 
 def read_labels(path: Path) -> list[RealLabel]:
     return [RealLabel(r["id"], tuple(r.get("labels", ())), bool(r.get("crisis")), bool(r.get("safety")),
-                      r.get("barrier", True) is not False)
+                      bool(r.get("barrier", True)))
             for _, r in _records(path)]
 
 
