@@ -330,6 +330,10 @@ def test_safety_a_risk_answered_no_in_a_form_or_a_diary_card_does_not_fire(text)
     "Urge to harm self 0, but I've already decided how I'm going to end it.",
     "I made plans to end my life: most or all of the time.",
     "I have thought of hurting myself: not at all, but I've been scratching my arms again.",
+    # a count or a "none" in a list of the writer's own is no questionnaire's answer
+    "What is left that stops me ending my life: none.",
+    "Nights since I last cut myself: 0.",
+    "Second thoughts about killing myself: not at all.",
 ])
 def test_safety_a_form_with_one_field_denied_still_fires_on_the_risk_it_shows(text):
     assert screen(text).flagged
