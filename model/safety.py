@@ -77,40 +77,41 @@ MAX_HYPHEN_VARIANTS = 16  # a pattern listing more hyphenated words than this is
 # minutes late", "14 weeks pregnant" or "10 years sober"): their abuse is then a child's (rule 7 above).
 _AGE = r"(?:1[0-7]|[5-9]|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)"
 _UNIT = r"(?:stone|st|foot|feet|ft|kg|kilos?|lbs?|pounds|months?|weeks?|years?|days?|hours?|inches)"
-_MINOR_NOW = (
-    rf"(?<!like )(?<!as if )(?<!as though )(?<![\w'])i ?(?:'m|m|am) (?:only |just |now |nearly |almost |a )?{_AGE}"
+_I_AM = r"(?<![\w'])i ?(?:'m|m|am) "
+_I_AM_AGE = rf"{_I_AM}(?:only |just |now |nearly |almost |a )?{_AGE}"
+MINOR_NOW = re.compile(
+    rf"(?<!like )(?<!as if )(?<!as though ){_I_AM_AGE}"
     rf"(?:[ -]?(?:years?|yrs?)[ -]?old\b| ?y/?o\b| ?yo\b| ?[mf]\b"
     rf"|(?= ?(?:[.,;:!?)(]|$|and\b(?! a half {_UNIT})|&|but\b|so\b|now\b|btw\b|lol\b|in (?:january|february|march|april"
     rf"|may|june|july|august|september|october|november|december)\b)))"
     rf"|(?<![\w'])i(?:'ve| have)? (?:just )?turned {_AGE}\b(?! ?{_UNIT})"
-    rf"|(?<![\w'])i ?(?:'m|m|am) in (?:year (?:[5-9]|1[0-2])|grade (?:[5-9]|1[0-2])|(?:[5-9]|1[0-2])th grade)\b"
+    rf"|{_I_AM}in (?:year (?:[5-9]|1[0-2])|grade (?:[5-9]|1[0-2])|(?:[5-9]|1[0-2])th grade)\b"
     rf"|^\W*{_AGE} ?(?:y/?o|yo|[mf])\b"
     rf"|(?:\bi|\bme) \({_AGE} ?[mf]?\)"
     rf"|\bmy age is {_AGE}\b"
     # "I'm 15 - my mum...", "I'm 14 - nearly 15", "I'm 15 (16 in March)"; not "I'm a six-foot bloke",
     # "6-weeks postpartum", "5-foot-2"
-    rf"|(?<![\w'])i ?(?:'m|m|am) (?:only |just |now |nearly |almost |a )?{_AGE}"
+    rf"|{_I_AM_AGE}"
     rf"(?: [-\u2013] | ?\(| ?[-\u2013] ?(?:nearly |almost |going on |turning |soon )?{_AGE}\b(?! ?(?:{_UNIT}|minutes?|mins?))"
     rf"| (?:going on|turning|nearly|almost) {_AGE}\b| ?(?:years?|yrs?) of age\b)"
-    rf"|(?<![\w'])i ?(?:'m|m|am) in (?:yr|y) ?(?:[5-9]|1[0-2])\b"
-    rf"|(?<![\w'])i ?(?:'m|m|am) in (?:sixth form|s[1-6]\b|middle school|high school|secondary school)")
+    rf"|{_I_AM}in (?:yr|y) ?(?:[5-9]|1[0-2])\b"
+    rf"|{_I_AM}in (?:sixth form|s[1-6]\b|middle school|high school|secondary school)")
 # An entry opening "Fourteen years old." or "16 year old girl here": the writer's age, unless the entry
 # says it is a memory ("that's how old I was", "when I was").
-_OPENING_AGE = (rf"(?:^|[.!?\n]\s*)\W*(?:hi,? |so,? |ok,? )?{_AGE} ?(?:y\.?/?o\.?|(?:[ -]?(?:years?|yrs?)[ -]?old))"
-                rf" ?(?:girl|boy|here|kid|teen|female|male|f\b|m\b|,|\.|and\b)")
-MINOR_NOW = re.compile(_MINOR_NOW)
-OPENING_AGE = re.compile(_OPENING_AGE)
+OPENING_AGE = re.compile(rf"(?:^|[.!?\n]\s*)\W*(?:hi,? |so,? |ok,? )?{_AGE} ?(?:y\.?/?o\.?|(?:[ -]?(?:years?|yrs?)[ -]?old))"
+                         rf" ?(?:girl|boy|here|kid|teen|female|male|f\b|m\b|,|\.|and\b)")
 PAST_AGE = re.compile(rf"\bhow old i was\b|\bwhen i was\b|\bi was (?:only |just )?{_AGE}\b")
 # An adult age anywhere ("I'm 38 now", "I'm 44") outweighs a school or a teen age elsewhere in the entry
 # (a teacher "in secondary school all day", a memory); not "I'm 20 stone" or "I'm 10 years sober".
-ADULT_WRITER = re.compile(r"(?<![\w'])i ?(?:'m|m|am) (?:now |nearly |almost |only )?(?:1[89]|[2-9]\d)\b"
+ADULT_WRITER = re.compile(rf"{_I_AM}(?:now |nearly |almost |only )?(?:1[89]|[2-9]\d)\b"
                           r"(?! ?(?:%|stone|st|kg|kilos?|lbs?|pounds|months?|weeks?|days?|hours?|minutes?|mins?"
                           r"|years? (?:sober|clean|since|into)))")
 # Resolved markers that do not end the writer's abuse: a count of sober years ("10 years sober") says
 # nothing about whether someone is hurting them now, and nor does a school year ("I'm in year 9") for a
 # writer who is in it (an adult's "In year 9, my stepdad punched me" is a memory).
-NOT_ABUSE_OVER = re.compile(r"in (?:year|yr) ?\d+|.*\b(?:sober|clean)")
-SOBER_ONLY = re.compile(r".*\b(?:sober|clean)")
+_SOBER = r".*\b(?:sober|clean)"
+NOT_ABUSE_OVER = re.compile(rf"in (?:year|yr) ?\d+|{_SOBER}")
+SOBER_ONLY = re.compile(_SOBER)
 QUOTED = re.compile(r'"[^"]*"|\u201c[^\u201d]*\u201d')  # quoted speech: someone else's words, not the writer's age
 MAX_WINDOW = 3  # sentences: the model scores each run of one to three sentences, and the whole entry
 

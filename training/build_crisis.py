@@ -61,7 +61,7 @@ def measure_again(directory: Path, tests: Path | None, real: Path | None) -> int
             metrics["real"] = {}
         metrics["real"]["shipped_model"] = shipped_on_real(training_data(real), real, model.pipeline, thresholds)
     path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: metrics.get(k) for k in ("blind_test",)}, indent=2))
+    print(json.dumps({"blind_test": metrics["blind_test"]}, indent=2))
     return 0
 
 
