@@ -397,6 +397,47 @@ def test_safety_third_review_cases(text, crisis, safety):
     assert safety is None or result.safety == safety
 
 
+@pytest.mark.parametrize("text, crisis, safety", [
+    # a denial that turns to something else: the classifier reads what follows the "but"
+    ("I'm not suicidal, but I'm depressed all the time and it feels like drowning.", False, False),
+    ("Not suicidal, but one session a week just isn't enough for me right now.", False, False),
+    ("I'm not suicidal but I keep thinking about the pills in the bathroom cabinet", True, None),
+    ("The only reason I don't kill myself is my cat.", True, None),
+    ("maybe I should just do everyone a favour and make my exit.", True, None),
+    # the writer's own abuse, over; abuse named with no child or elder in its sentence; a content warning
+    ("My dad was abusive when I was little, and therapy is slowly helping.", False, False),
+    ("I've been out of my abusive relationship for almost three years now.", False, False),
+    ("Therapy is helping me with PTSD after an abusive marriage.", False, False),
+    ("TW: child abuse, self-harm. I've been in therapy for a year and it's slowly helping.", False, False),
+    ("My dad was abusive and he still hits me when he's drunk.", None, True),
+    ("He is abusing my daughter and I don't know who to tell.", True, None),
+    # medication talk, being put out of a home, dreading a therapist's words
+    ("I take my meds in the morning and my routine is finally sorted.", False, False),
+    ("He said it was a small dose and I would be fine.", False, False),
+    ("I've been counting my pills every night this week.", True, None),
+    ("She kicked me out after we argued, so I'm on a friend's sofa.", False, False),
+    ("I'm scared of what my therapist is going to say about the missed sessions.", False, False),
+    ("I'm scared of what he's going to do when he gets home tonight.", None, True),
+    # from the review of these changes: risk in the same shapes that must still flag
+    ("I think he's been abusing her for months. She's seven. I don't know who to tell.", True, None),
+    ("tw self harm cutting again last night, deeper than before", True, None),
+    ("I don't want to kill myself, but part of me really does", True, None),
+    ("im not suicidal yet", True, None),
+    ("For some reason I'm not suicidal this week, which is new and honestly nice.", False, False),
+    ("The manager should do everyone a favour and end these pointless Friday meetings.", False, False),
+    ("My dad was drunk when I got home and he hit me with his belt", None, True),
+    ("He kicked me off the sofa and then kicked me in the ribs while I was on the floor.", None, True),
+    ("After a violent row he put his hands round my throat and I blacked out for a second.", None, True),
+    ("After an abusive relationship I find it hard to trust anyone new", False, False),
+])
+def test_safety_real_post_shapes_past_abuse_turned_denials_and_medication_talk(text, crisis, safety):
+    """Shapes that raised false alarms on real forum posts (2026-12-07, tenth session), beside the risk
+    in nearly the same words that must still flag. None: either is acceptable."""
+    result = screen(text)
+    assert crisis is None or result.flagged == crisis
+    assert safety is None or result.safety == safety
+
+
 def test_safety_pattern_file_errors_name_the_file(tmp_path):
     from unstuck.data.errors import InputError
 
