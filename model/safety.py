@@ -8,7 +8,8 @@ Independent of the classifier and its thresholds; no option turns it off. The ru
    span (someone else's past death, news, the topic in the abstract) is dropped, unless its rule is
    `strong`;
 3. a candidate of a rule with `needs = "LIST"` is dropped unless its sentence holds a word of that
-   list ("suicide" needs the writer: I, me, my); a `kind = "self"` candidate in a sentence that
+   list ("suicide" needs the writer: I, me, my), and one of a rule with `after_denial` unless one of
+   those denials ends before it, in its sentence or the one before ("...want to die. I need to."); a `kind = "self"` candidate in a sentence that
    addresses someone else ("you", "your") and names no writer is dropped (advice to a friend), and
    so is one whose subject, the person named a few tokens before it, is "you" ("if you did commit
    suicide"; not "I wrote you a note", not "you said he'd kill himself"), unless its rule is a
@@ -23,7 +24,9 @@ Independent of the classifier and its thresholds; no option turns it off. The ru
    marked `rest_must_be_fields` in a form's shape ("Thoughts of death: no.") stands only when the rest
    of its sentence is more answered fields, not prose ("..: no, and I've got 40 paracetamol");
 6. a candidate in a sentence with a `[[resolved]]` marker ("five years since my attempt") is
-   dropped only when that sentence has no present-tense risk marker (`present` in the file).
+   dropped only when that sentence has no present-tense risk marker (`present` in the file); for a
+   `questionnaire` item the marker is read in its answer, and nothing after it may say the risk is
+   current (`_answer_resolved`).
 The entry is flagged when any candidate survives.
 
 7. A `kind = "safety"` match (someone hurting the writer now) raises `safety`, not `crisis`; a
@@ -139,6 +142,9 @@ class CrisisScreen:
         self.soft_hedges = frozenset(w.lower() for w in config.get("soft_hedges", []))
         self.conditions = frozenset(w.lower() for w in config.get("conditions", []))
         self.present = frozenset(w.lower() for w in config.get("present", []))
+        # after a screening item's answer, the rest of the entry is read for these as well as `present`
+        # and `answered_yes` (another item answered yes) before a resolved marker in the answer drops the match
+        self.questionnaire_present = frozenset(w.lower() for w in config.get("questionnaire_present", []))
         self.over_present = frozenset(w.lower() for w in config.get("over_present", []))
         self.first_person = frozenset(w.lower() for w in config.get("first_person", []))
         self.answered_no = frozenset(w.lower() for w in config.get("answered_no", []))
@@ -154,6 +160,9 @@ class CrisisScreen:
         # a safety rule whose matches a `dependent` crisis match on the same words does not give way to
         self.keeps_dependent = frozenset(str(r.get("id")) for r in rules if r.get("keeps_dependent"))
         self.minor_crisis = frozenset(str(r.get("id")) for r in rules if r.get("minor_is_crisis"))
+        # a rule with `after_denial` (denial ids) is kept only after one of those denials, ending before
+        # it in its sentence or the sentence before ("I don't want to kill myself. I need to.")
+        self.after_denial = {str(r.get("id")): frozenset(r["after_denial"]) for r in rules if r.get("after_denial")}
         # a screening form's item asks "have you...?" of the writer: its "you" is no one else
         self.questionnaire = frozenset(str(r.get("id")) for r in rules if r.get("questionnaire"))
         # a form-shaped denial stands only when the rest of its sentence is more answered fields
@@ -258,6 +267,9 @@ class CrisisScreen:
             kind = self.kinds.get(span.label_, "")
             if span.label_ not in self.strong and _overlaps(span, found["figurative"] + found["other"]):
                 continue
+            if span.label_ in self.after_denial and not self._after_denial(span, found["denial"],
+                                                                            self.after_denial[span.label_]):
+                continue
             if span.label_ in self.needs and not self._holds(span, self.needs[span.label_]):
                 continue
             if kind == "self" and span.label_ not in self.questionnaire and self._about_someone_else(span):
@@ -291,6 +303,14 @@ class CrisisScreen:
     def _section(self, doc: Doc, shadow: Doc, words: "_FoldedEntry", section: str) -> list[Span]:
         """One section's matches on the folded copy, as spans of the entry's own Doc."""
         return [Span(doc, s.start, s.end, label=s.label) for s in _spans(shadow, words, self.matchers[section])]
+
+    @staticmethod
+    def _after_denial(span: Span, denials: list[Span], ids: frozenset[str]) -> bool:
+        """One of the denials `ids` ends before the span, in its sentence or the sentence before it."""
+        start = _sentence(span).start
+        if start > 0 and span.doc.has_annotation("SENT_START"):
+            start = span.doc[start - 1].sent.start
+        return any(d.label_ in ids and start <= d.start and d.end <= span.start for d in denials)
 
     def _denies(self, denial: Span) -> bool:
         """A denial stands unless it is hedged after it or is the inside of a condition, a wish or an
@@ -379,12 +399,30 @@ class CrisisScreen:
         return _sentence(span).start == _sentence(other).start
 
     def _resolved(self, span: Span, markers: list[Span], present: frozenset[str]) -> bool:
-        """True when the span's sentence holds one of `markers` and none of the `present` words."""
+        """True when the span's sentence holds one of `markers` and none of the `present` words (a
+        screening item's answer is read by `_answer_resolved`)."""
+        if span.label_ in self.questionnaire and span.doc.has_annotation("SENT_START"):
+            return self._answer_resolved(span, markers)
         sentence = span.sent if span.doc.has_annotation("SENT_START") else span.doc[:]
         in_sentence = [m for m in markers if m.start >= sentence.start and m.end <= sentence.end]
         if not in_sentence:
             return False
         return not any(t.lower_ in present for t in sentence)
+
+    def _answer_resolved(self, span: Span, markers: list[Span]) -> bool:
+        """A screening item's match runs from the question into its answer, and the answer may go on in
+        the sentence after ("Have you ever tried to kill yourself? Yes. Back in 2009, nothing since."):
+        the marker is looked for from the match's last word to the end of the sentence after it, and the
+        rest of the entry after the match must hold no `present`, `questionnaire_present` or
+        `answered_yes` word ("Yes, years ago. Do you have a plan now? Yes.", "Yes. Back in uni. Been
+        thinking about doing it again though.")."""
+        doc, last = span.doc, span.end - 1
+        end = doc[last].sent.end
+        end = doc[end].sent.end if end < len(doc) else end
+        if not any(m.start >= last and m.end <= end for m in markers):
+            return False
+        after = self.present | self.questionnaire_present | self.answered_yes
+        return not any(t.lower_ in after for t in doc[span.end :])
 
 
 @lru_cache(maxsize=1)

@@ -429,6 +429,18 @@ def test_safety_third_review_cases(text, crisis, safety):
     ("He kicked me off the sofa and then kicked me in the ribs while I was on the floor.", None, True),
     ("After a violent row he put his hands round my throat and I blacked out for a second.", None, True),
     ("After an abusive relationship I find it hard to trust anyone new", False, False),
+    # relapse into drink or an illness, drowning in work, someone else's past death, a screen's old "yes"
+    ("My friend says I'm going through a PTSD relapse after the anniversary.", False, False),
+    ("I relapsed on alcohol last night and I'm so ashamed.", False, False),
+    ("I relapsed last night.", True, None),
+    ("relapsed back into drinking and cutting", True, None),
+    ("I have been drowning myself in alcohol every day since the funeral.", False, False),
+    ("I had a friend kill himself in April and I still can't talk about it.", False, False),
+    ("my brother tried to kill himself an hour ago and he's refusing the ambulance", True, None),
+    ("I have zero interest in hurting myself, I just can't sleep.", False, False),
+    ("I don't feel like I want to die, I feel like I need to.", True, None),
+    ("Have you ever tried to kill yourself? Yes. Back in 2009, nothing since.", False, False),
+    ("Have you ever tried to kill yourself? Yeah. Back in uni. Been thinking about doing it again though.", True, None),
 ])
 def test_safety_real_post_shapes_past_abuse_turned_denials_and_medication_talk(text, crisis, safety):
     """Shapes that raised false alarms on real forum posts (2026-12-07, tenth session), beside the risk
