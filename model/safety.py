@@ -18,9 +18,7 @@ Independent of the classifier and its thresholds; no option turns it off. The ru
 4. a candidate in a sentence with an `[[asked]]` question ("the GP asked whether I'd...") answered no
    right after it, with no yes or present-risk word in the answer and no hedge after the no, is dropped;
 5. a candidate overlapping a `[[denial]]` span ("I'm not suicidal") is dropped, unless the same
-   sentence hedges after the denial ("probably", "sometimes"...): when unsure, flag; after a softer
-   turn ("but", "though") the match is dropped all the same and the classifier reads the sentence
-   ("I'm not suicidal, but I'm depressed all the time" / "...but I keep thinking about the pills"); a denial
+   sentence hedges after the denial ("probably", "but", "sometimes"...): when unsure, flag; a denial
    marked `rest_must_be_fields` in a form's shape ("Thoughts of death: no.") stands only when the rest
    of its sentence is more answered fields, not prose ("..: no, and I've got 40 paracetamol");
 6. a candidate in a sentence with a `[[resolved]]` marker ("five years since my attempt") is
@@ -139,7 +137,6 @@ class CrisisScreen:
         config = _load(path)
         self.kinds: dict[str, str] = {}
         self.hedges = frozenset(w.lower() for w in config.get("hedges", []))
-        self.soft_hedges = frozenset(w.lower() for w in config.get("soft_hedges", []))
         self.conditions = frozenset(w.lower() for w in config.get("conditions", []))
         self.present = frozenset(w.lower() for w in config.get("present", []))
         # after a screening item's answer, the rest of the entry is read for these as well as `present`
@@ -232,8 +229,7 @@ class CrisisScreen:
         shadow = words.shadow()
         found = {s: self._section(doc, shadow, words, s) if s in sections else [] for s in SECTIONS}
         spans = found["figurative"] + found["other"]
-        spans += [d for d in found["denial"]
-                  if self._denies(d) and d.label_ not in self.model_reads and not self._hedged(d, self.soft_hedges)]
+        spans += [d for d in found["denial"] if self._denies(d) and d.label_ not in self.model_reads]
         spans += [a for a in found["asked"] if self._answered_no(a)]
         spans += [m for m in found["resolved"] if self._resolved(m, [m], self.present)]
         spans += [m for m in found["over"] if self._resolved(m, [m], self.over_present)]
@@ -325,10 +321,9 @@ class CrisisScreen:
         before = denial.doc[max(sentence.start, denial.start - CONDITION_WORDS) : denial.start]
         return any(t.lower_ in self.conditions for t in before)
 
-    def _hedged(self, denial: Span, hedges: frozenset[str] | None = None) -> bool:
-        """A word of `hedges` (by default the file's `hedges`) after the denial in its sentence."""
+    def _hedged(self, denial: Span) -> bool:
         after = denial.doc[denial.end : _sentence(denial).end]
-        return any(t.lower_ in (self.hedges if hedges is None else hedges) for t in after)
+        return any(t.lower_ in self.hedges for t in after)
 
     @staticmethod
     def _holds(span: Span, words: frozenset[str]) -> bool:
@@ -384,7 +379,7 @@ class CrisisScreen:
         answer = words[next(i for i, word in enumerate(words) if word in self.answered_no) :]
         if any(word in self.answered_no and after in self.concealed for word, after in zip(answer, answer[1:])):
             return False  # "didn't tell her", "never mentioned": kept from the asker, not answered no
-        return not set(answer[1:]) & (self.hedges | self.soft_hedges)
+        return not set(answer[1:]) & self.hedges
 
     def _early_no(self, words: list[str]) -> bool:
         """The sentence after a question opens with a no ("Never have.", "I said no"), or has one

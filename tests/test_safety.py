@@ -398,9 +398,7 @@ def test_safety_third_review_cases(text, crisis, safety):
 
 
 @pytest.mark.parametrize("text, crisis, safety", [
-    # a denial that turns to something else: the classifier reads what follows the "but"
-    ("I'm not suicidal, but I'm depressed all the time and it feels like drowning.", False, False),
-    ("Not suicidal, but one session a week just isn't enough for me right now.", False, False),
+    # a denial that turns to something else still flags ("but" undoes it: when unsure, flag)
     ("I'm not suicidal but I keep thinking about the pills in the bathroom cabinet", True, None),
     ("The only reason I don't kill myself is my cat.", True, None),
     ("maybe I should just do everyone a favour and make my exit.", True, None),
