@@ -367,7 +367,8 @@ def test_safety_a_screening_questionnaires_suicide_item_flags_by_its_answer(text
     assert rules_only().screen(get_nlp()(text)).flagged is flagged
 
 
-@pytest.mark.parametrize("text, crisis, safety", [
+# The third review's cases (2026-12-07, fourth session).
+THIRD_REVIEW = [
     # a form field denied, then risk in the same sentence or the next
     ("Thoughts of suicide: no, and I've got 40 paracetamol in my bag.", True, False),
     ("Thoughts of death: no. Plan: Saturday, the bridge by the bypass.", True, False),
@@ -388,16 +389,10 @@ def test_safety_a_screening_questionnaires_suicide_item_flags_by_its_answer(text
     # a writer under 18 hurt now is a child being abused; an adult's memory of it is not now
     ("I'm 15 - my stepdad slaps me when he's been drinking, most weekends.", True, True),
     ("Fourteen years old. That's how old I was when he first hit me. I'm 38 now and safe.", False, None),
-])
-def test_safety_third_review_cases(text, crisis, safety):
-    """None: either is acceptable (the classifier may flag a beating as crisis; a memory's safety flag
-    without an 'over' word is a known false alarm)."""
-    result = screen(text)
-    assert crisis is None or result.flagged == crisis
-    assert safety is None or result.safety == safety
-
-
-@pytest.mark.parametrize("text, crisis, safety", [
+]
+# Shapes that raised false alarms on real forum posts (2026-12-07, tenth session), beside the risk in
+# nearly the same words that must still flag, some from the reviews of those changes.
+REAL_POST_SHAPES = [
     # a denial that turns to something else still flags ("but" undoes it: when unsure, flag)
     ("I'm not suicidal but I keep thinking about the pills in the bathroom cabinet", True, None),
     ("The only reason I don't kill myself is my cat.", True, None),
@@ -439,10 +434,13 @@ def test_safety_third_review_cases(text, crisis, safety):
     ("I don't feel like I want to die, I feel like I need to.", True, None),
     ("Have you ever tried to kill yourself? Yes. Back in 2009, nothing since.", False, False),
     ("Have you ever tried to kill yourself? Yeah. Back in uni. Been thinking about doing it again though.", True, None),
-])
-def test_safety_real_post_shapes_past_abuse_turned_denials_and_medication_talk(text, crisis, safety):
-    """Shapes that raised false alarms on real forum posts (2026-12-07, tenth session), beside the risk
-    in nearly the same words that must still flag. None: either is acceptable."""
+]
+
+
+@pytest.mark.parametrize("text, crisis, safety", THIRD_REVIEW + REAL_POST_SHAPES)
+def test_safety_review_and_real_post_cases(text, crisis, safety):
+    """None: either is acceptable (the classifier may flag a beating as crisis; a memory's safety flag
+    without an 'over' word is a known false alarm)."""
     result = screen(text)
     assert crisis is None or result.flagged == crisis
     assert safety is None or result.safety == safety
