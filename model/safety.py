@@ -11,10 +11,10 @@ Independent of the classifier and its thresholds; no option turns it off. The ru
    list ("suicide" needs the writer: I, me, my), and one of a rule with `after_denial` unless one of
    those denials ends before it, in its sentence or the one before ("...want to die. I need to."); a
    `kind = "self"` candidate in a sentence that addresses someone else ("you", "your") and names no
-   writer is dropped (advice to a friend), and so is one whose subject, the person named a few tokens before it, is "you" ("if you did commit
-   suicide"; not "I wrote you a note", not "you said he'd kill himself"), unless its rule is a
-   `questionnaire` item, whose "you" asks the writer ("Thoughts that you would be better off dead:
-   several days");
+   writer is dropped (advice to a friend), and so is one whose subject, the person named a few
+   tokens before it, is "you" ("if you did commit suicide"; not "I wrote you a note", not "you said
+   he'd kill himself"), unless its rule is a `questionnaire` item, whose "you" asks the writer
+   ("Thoughts that you would be better off dead: several days");
 4. a candidate in a sentence with an `[[asked]]` question ("the GP asked whether I'd...") answered no
    right after it, with no yes or present-risk word in the answer and no hedge after the no, is dropped;
 5. a candidate overlapping a `[[denial]]` span ("I'm not suicidal") is dropped, unless the same
