@@ -7,7 +7,8 @@ The repository commits ids and labels only; this module reads the texts from cop
 
 `--counsel-chat` is a clone of github.com/nbertagnolli/counsel-chat, `--cssrs` the file
 `data/500_Reddit_users_posts_labels.csv` of github.com/T-Lind/health-backend; the Reddit posts of
-Low et al. (2020) come from the `construct-tracker` package on PyPI (`pip install construct-tracker`):
+Low et al. (2020) come from the `construct-tracker` package on PyPI (`pip install --no-deps
+construct-tracker`: its data files only, its pins would downgrade numpy and spaCy):
 its 27-subreddit file and the Reddit rows of its `rally_point_reddit_mental_health` files.
 """
 
