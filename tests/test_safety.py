@@ -483,7 +483,10 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     # statements it missed are read (a diary card's urge to die rated high...): 87.5% / 17.5%.
     # The twenty-first (carers and parents: babies, teenagers, a parent with dementia, foster and paid
     # carers) was measured on arrival, after the third review's fixes: rules 61.7% / 18.4%,
-    # rules+model 90.8% / 20.4%.
+    # rules+model 90.8% / 20.4%. The twenty-second (mental-health forum posts: PTSD, addiction and recovery,
+    # medication talk, past abuse, content warnings, "not suicidal, but...") was measured once when the
+    # tenth session's rule changes were final: rules 57.8% / 21.1%, rules+model 81.2% / 22.2% (with the
+    # rules of that session's start: 81.2% / 30.0%).
     ("crisis_blind8_test.jsonl", 0.82, 0.17),
     ("crisis_blind10_test.jsonl", 0.85, 0.13),
     ("crisis_blind11_test.jsonl", 0.84, 0.12),
@@ -497,6 +500,7 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     ("crisis_blind19_test.jsonl", 0.80, 0.18),
     ("crisis_blind20_test.jsonl", 0.82, 0.20),
     ("crisis_blind21_test.jsonl", 0.88, 0.23),
+    ("crisis_blind22_test.jsonl", 0.79, 0.25),
     ("crisis_socdev_test.jsonl", 0.87, 0.50),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
