@@ -14,7 +14,9 @@ Independent of the classifier and its thresholds; no option turns it off. The ru
    writer is dropped (advice to a friend), and so is one whose subject, the person named a few
    tokens before it, is "you" ("if you did commit suicide"; not "I wrote you a note", not "you said
    he'd kill himself"), unless its rule is a `questionnaire` item, whose "you" asks the writer
-   ("Thoughts that you would be better off dead: several days");
+   ("Thoughts that you would be better off dead: several days"); a candidate of a rule with
+   `unless_entry = "LIST"` is dropped when the entry holds a word of that list and none of the rule's
+   `kept_by` list (a bare "relapsed" in a post about drinking and meetings, with no cutting in it);
 4. a candidate in a sentence with an `[[asked]]` question ("the GP asked whether I'd...") answered no
    right after it, with no yes or present-risk word in the answer and no hedge after the no, is dropped;
 5. a candidate overlapping a `[[denial]]` span ("I'm not suicidal") is dropped, unless the same
@@ -170,6 +172,11 @@ class CrisisScreen:
         # a rule with `needs = "LIST"` counts only in a sentence holding a word of that list ("I", a child...)
         self.needs = {str(r.get("id")): frozenset(w.lower() for w in config.get(str(r["needs"]), []))
                       for r in rules if r.get("needs")}
+        # a rule with `unless_entry = "LIST"` is dropped in an entry holding a word of that list, unless the
+        # entry holds one of its `kept_by` list too ("relapsed" in a post about drink and meetings, no cutting)
+        self.unless_entry = {str(r.get("id")): (frozenset(w.lower() for w in config.get(str(r["unless_entry"]), [])),
+                                                frozenset(w.lower() for w in config.get(str(r.get("kept_by")), [])))
+                             for r in rules if r.get("unless_entry")}
         lemmatizer = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None
         self.matchers = {section: _build(nlp, lemmatizer, section, config.get(section, []), self.kinds)
                          for section in SECTIONS}
@@ -218,9 +225,9 @@ class CrisisScreen:
     def _blocked_parts(self, doc: Doc) -> tuple[set[int], set[int]]:
         """(explained, abuse): the sentences holding a figurative phrase, a plain denial, a resolved or
         over marker without a present word ("my boss will kill me", "I'm not suicidal", "five years
-        since my attempt"), whose risk words the rules have explained, so no window holding one is
-        flagged by the model; and the other sentences holding the writer's own abuse, a window of
-        nothing but which is not flagged either."""
+        since my attempt") or a rule's match its entry excuses (`unless_entry`), whose risk words the
+        rules have explained, so no window holding one is flagged by the model; and the other sentences
+        holding the writer's own abuse, a window of nothing but which is not flagged either."""
         words = self.folder.fold(doc)
         # each section only where it could match (most entries lack a word each of its phrases needs)
         sections = [s for s in SECTIONS if self.matchers[s].could_match(words.everything)]
@@ -233,6 +240,9 @@ class CrisisScreen:
         spans += [a for a in found["asked"] if self._answered_no(a)]
         spans += [m for m in found["resolved"] if self._resolved(m, [m], self.present)]
         spans += [m for m in found["over"] if self._resolved(m, [m], self.over_present)]
+        # a rule's match the entry excuses ("relapsed" in a post about drink and meetings) is explained too
+        spans += [m for m in found["rule"]
+                  if m.label_ in self.unless_entry and self._excused(doc, *self.unless_entry[m.label_])]
         bounds = words.bounds
 
         def holding(matches: list[Span]) -> set[int]:
@@ -267,6 +277,8 @@ class CrisisScreen:
                                                                             self.after_denial[span.label_]):
                 continue
             if span.label_ in self.needs and not self._holds(span, self.needs[span.label_]):
+                continue
+            if span.label_ in self.unless_entry and self._excused(doc, *self.unless_entry[span.label_]):
                 continue
             if kind == "self" and span.label_ not in self.questionnaire and self._about_someone_else(span):
                 continue
@@ -329,6 +341,12 @@ class CrisisScreen:
     def _holds(span: Span, words: frozenset[str]) -> bool:
         """The span's sentence holds one of `words` ("suicide" alone may be news or advice to a friend)."""
         return any(t.lower_ in words for t in _sentence(span))
+
+    @staticmethod
+    def _excused(doc: Doc, excusing: frozenset[str], keeping: frozenset[str]) -> bool:
+        """The entry holds a word of `excusing` and none of `keeping`."""
+        words = {t.lower_ for t in doc}
+        return bool(words & excusing) and not words & keeping
 
     def _addressed(self, span: Span) -> bool:
         """The span's sentence speaks to someone else ("if you're thinking of suicide, call..."), not of the writer."""

@@ -437,7 +437,43 @@ REAL_POST_SHAPES = [
 ]
 
 
-@pytest.mark.parametrize("text, crisis, safety", THIRD_REVIEW + REAL_POST_SHAPES)
+# Shapes the twenty-second blind set's misses and false alarms showed (2026-12-08, eleventh session),
+# beside look-alikes in nearly the same words.
+FORUM_POST_SHAPES = [
+    # a plan told by its parts, a day chosen, letters for after
+    ("I've got a plan now. I know where, I know how, and I'm just waiting for the house to be empty.", True, None),
+    ("I've written it all out in my notes app, the how and the when.", True, None),
+    ("I've decided Saturday is the day, when I've had my last weekend with them.", True, None),
+    ("I've chosen a day, the anniversary of my dad's death, and I'll be alone that day.", True, None),
+    ("I've been writing letters, one for mum, one for my brother, and put them where they'll be found.", True, None),
+    ("We need to figure out the how and the when of the move.", False, False),
+    ("I've decided Saturday is the day I finally clean the garage.", False, False),
+    ("It's the anniversary of my attempt, five years, and I'm doing well.", False, False),
+    # passive wishes and burden thoughts in other words
+    ("I keep thinking if I got hit by a truck on the way to the meeting that'd be alright.", True, None),
+    ("I feel like I've stopped caring if I live.", True, None),
+    ("he'd be happier and freer if I was gone for good", True, None),
+    ("The voice tells me how much of a burden I am and how useless I am.", True, None),
+    ("I feel like I got hit by a truck today, so tired.", False, False),
+    ("I stopped caring if I lived up to their expectations.", False, False),
+    ("It's a burden I'm carrying alone since mum got ill.", False, False),
+    # means in other words; a medicine routine is not
+    ("Last Saturday I took all my sleeping tablets with half a bottle of vodka.", True, None),
+    ("I've sat in the garage with the door shut and the engine running, just to see.", True, None),
+    ("I'm not okay to be on my own tonight.", True, None),
+    ("Took all my meds this morning with breakfast and a glass of water.", False, False),
+    # a relapse into drink or drugs in a post about meetings, and a self-harm relapse in one
+    ("Relapsed last night after 90 days. AA meeting tonight and my sponsor is coming with me.", False, False),
+    ("Relapsed last night after 90 days sober from drinking. Got the razor out again too.", True, None),
+    # the writer's own flinch; a child's; a custody handover; someone else's past overdose
+    ("My dad was abusive and I still flinch when someone raises their voice.", False, None),
+    ("One of my pupils flinches whenever I lift my arm to write on the board.", True, None),
+    ("I'm handing her over to her dad on Saturday for the half term.", False, False),
+    ("My husband died of an accidental overdose eight months ago and I'm raising our boys alone.", False, False),
+]
+
+
+@pytest.mark.parametrize("text, crisis, safety", THIRD_REVIEW + REAL_POST_SHAPES + FORUM_POST_SHAPES)
 def test_safety_review_and_real_post_cases(text, crisis, safety):
     """None: either is acceptable (the classifier may flag a beating as crisis; a memory's safety flag
     without an 'over' word is a known false alarm)."""
