@@ -465,6 +465,10 @@ FORUM_POST_SHAPES = [
     # a relapse into drink or drugs in a post about meetings, and a self-harm relapse in one
     ("Relapsed last night after 90 days. AA meeting tonight and my sponsor is coming with me.", False, False),
     ("Relapsed last night after 90 days sober from drinking. Got the razor out again too.", True, None),
+    ("Relapsed. Not the booze, the other thing. Still 90 days sober from drinking.", True, None),
+    # a past stretch told by ages is over; a time of day is not a past stretch
+    ("I self-harmed from 13 to 22. I've been free of it for seven years.", False, False),
+    ("I cut myself most nights, from 11 to 1, and nobody knows.", True, None),
     # the writer's own flinch; a child's; a custody handover; someone else's past overdose
     ("My dad was abusive and I still flinch when someone raises their voice.", False, None),
     ("One of my pupils flinches whenever I lift my arm to write on the board.", True, None),
