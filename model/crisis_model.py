@@ -26,11 +26,6 @@ THRESHOLDS = ("entry", "window")  # a whole entry's; a shorter window's (and a s
 REMEDY = "the crisis screen needs it"  # the CLI adds how to rebuild it
 REBUILT = "rebuilt-crisis"  # under the user's models directory
 RULE_ID, KIND = "crisis_model", "model"
-# A whole entry of this many words or more is held to the window threshold, as its windows are: the
-# classifier learned from cases under 200 words (3 of 2,722 are longer), and on real posts of 200 words
-# or more its whole-entry score read the topic, not the risk (2026-12-08: 31 of 663 such posts not at
-# risk over the entry threshold, 1 of 22 at risk; data/crisis/README.md).
-LONG_WORDS = 200
 # Texts on which the fast scoring path must give exactly the pipeline's numbers when loaded.
 CHECK_TEXTS = ["I can't do this anymore.  Wrote letters to everyone", "café Zoë — naïve ☕️ 😬 İstanbul ǅ ﬁne",
                "", "a", "THE BRIDGE on my walk home\n\nkeeps calling", "kms lol jk. or not"]
@@ -42,9 +37,8 @@ class CrisisModelError(ModelError):
 
 class CrisisModel:
     """`threshold` applies to a whole entry; `window_threshold` to a shorter window of it (one to three
-    sentences), where more chances to cross it call for a higher bar, to a whole entry of fewer than
-    `short_words` words (a few words make a few features, each weighing a lot) and to a whole entry of
-    `LONG_WORDS` or more (longer than what the classifier learned from)."""
+    sentences), where more chances to cross it call for a higher bar, and to a whole entry of fewer
+    than `short_words` words: a few words make a few features, each weighing a lot."""
 
     def __init__(self, pipeline, threshold: float, window_threshold: float | None = None,
                  short_words: int = 0) -> None:
@@ -56,7 +50,7 @@ class CrisisModel:
     def limit(self, window: tuple[int, int], sentences: int, words: int | None = None) -> float:
         """The threshold for a window (first, last sentence) of an entry of `sentences` sentences and
         `words` words (None: not short)."""
-        whole = window == (0, sentences - 1) and (words is None or self.short_words <= words < LONG_WORDS)
+        whole = window == (0, sentences - 1) and (words is None or words >= self.short_words)
         return self.threshold if whole else self.window_threshold
 
     @classmethod

@@ -43,7 +43,7 @@ from unstuck.data import DATA_DIR
 from unstuck.data.examples import load_seed
 from unstuck.data.real import join_real
 from unstuck.model.artifact import Manifest, ModelError, library_versions, read_manifest, save_model
-from unstuck.model.crisis_model import CRISIS_DIR, LABELS, LONG_WORDS, REMEDY, THRESHOLDS, CrisisModel, CrisisModelError
+from unstuck.model.crisis_model import CRISIS_DIR, LABELS, REMEDY, THRESHOLDS, CrisisModel, CrisisModelError
 
 CASES_DIR = DATA_DIR / "crisis"  # the shipped cases; the shipped model is in its model/ folder
 CARD_FILE = "MODEL_CARD.md"
@@ -92,10 +92,8 @@ class Corpus:
         (start, _), (_, end) = self.spans[i][window[0]], self.spans[i][window[1]]
         return self.texts[i][start:end]
 
-    def held_as_window(self, i: int) -> bool:
-        """The whole entry is held to the window threshold: fewer than SHORT_WORDS words, or LONG_WORDS
-        or more (`CrisisModel.limit`)."""
-        return not SHORT_WORDS <= len(self.texts[i].split()) < LONG_WORDS
+    def short(self, i: int) -> bool:
+        return len(self.texts[i].split()) < SHORT_WORDS
 
 
 def read_cases(path: Path) -> list[dict]:
@@ -191,7 +189,7 @@ def entry_scores(pipeline, corpus: Corpus, rows: np.ndarray) -> tuple[np.ndarray
         last = len(corpus.spans[i]) - 1
         for (a, b), p in zip(corpus.windows[i], found):
             if corpus.blocked[i].isdisjoint(range(a, b + 1)):
-                if (a, b) == (0, last) and not corpus.held_as_window(i):
+                if (a, b) == (0, last) and not corpus.short(i):
                     whole[k] = p
                 else:
                     part[k] = max(part[k], p)
