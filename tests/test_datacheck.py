@@ -14,7 +14,7 @@ def test_datacheck_shipped_data_has_no_errors_and_no_crisis_case_is_in_a_test_se
                                                           "crisis_blind16_test.jsonl", "crisis_blind17_test.jsonl",
                                                           "crisis_blind18_test.jsonl", "crisis_blind19_test.jsonl",
                                                           "crisis_blind20_test.jsonl", "crisis_blind21_test.jsonl",
-                                                          "crisis_blind22_test.jsonl",
+                                                          "crisis_blind22_test.jsonl", "crisis_blind23_test.jsonl",
                                                           "crisis_blind8_test.jsonl",
                                                           "crisis_socdev_test.jsonl"]  # the earlier ones train now
     report = datacheck.check_data(tests=tests)

@@ -526,7 +526,12 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     # rules+model 90.8% / 20.4%. The twenty-second (mental-health forum posts: PTSD, addiction and recovery,
     # medication talk, past abuse, content warnings, "not suicidal, but...") was measured once when the
     # tenth session's rule changes were final: rules 57.8% / 21.1%, rules+model 81.2% / 22.2% (with the
-    # rules of that session's start: 81.2% / 30.0%).
+    # rules of that session's start: 81.2% / 30.0%); the eleventh session read it (development data since):
+    # 93.8% / 12.2%. The twenty-third (private journal entries: teenagers, parents and carers, older and
+    # terse writers, people in therapy; 61 of 240 over 200 words) was measured once when that session's rule
+    # changes were final: rules 56.2% / 18.9%, rules+model 87.5% / 27.8% with a rule that held entries of 200
+    # words or more to the window threshold, which that measure took back; without it 89.1% / 27.8% (the
+    # session's starting rules and code: 89.8% / 27.8%).
     ("crisis_blind8_test.jsonl", 0.82, 0.17),
     ("crisis_blind10_test.jsonl", 0.85, 0.13),
     ("crisis_blind11_test.jsonl", 0.84, 0.12),
@@ -540,7 +545,8 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     ("crisis_blind19_test.jsonl", 0.80, 0.18),
     ("crisis_blind20_test.jsonl", 0.82, 0.20),
     ("crisis_blind21_test.jsonl", 0.88, 0.23),
-    ("crisis_blind22_test.jsonl", 0.79, 0.25),
+    ("crisis_blind22_test.jsonl", 0.92, 0.14),
+    ("crisis_blind23_test.jsonl", 0.87, 0.30),
     ("crisis_socdev_test.jsonl", 0.87, 0.50),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
