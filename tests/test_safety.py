@@ -474,6 +474,13 @@ FORUM_POST_SHAPES = [
     ("One of my pupils flinches whenever I lift my arm to write on the board.", True, None),
     ("I'm handing her over to her dad on Saturday for the half term.", False, False),
     ("My husband died of an accidental overdose eight months ago and I'm raising our boys alone.", False, False),
+    # from the twenty-third set's false alarms, and its third review: a joke's body, a faded scar, an abuser
+    # who can no longer reach the writer; the same words in earnest still flag
+    ("If Marcus books one more 4:55 meeting I will actually murder him and hide the body.", False, False),
+    ("The scars on my arm have gone silvery.", False, False),
+    ("The scars have gone silvery so last night I started cutting above them.", True, None),
+    ("Nine years since I left him. He can't touch me now.", False, False),
+    ("My husband beat me again. I think maybe is better I die, then he cannot touch me.", True, True),
 ]
 
 
