@@ -538,7 +538,7 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     # terse writers, people in therapy; 61 of 240 over 200 words) was measured once when that session's rule
     # changes were final: rules 56.2% / 18.9%, rules+model 87.5% / 27.8% with a rule that held entries of 200
     # words or more to the window threshold, which that measure took back; without it 89.1% / 27.8% (the
-    # session's starting rules and code: 89.8% / 27.8%).
+    # session's starting rules and code: 89.8% / 27.8%); read since: 89.1% / 24.4%.
     ("crisis_blind8_test.jsonl", 0.82, 0.17),
     ("crisis_blind10_test.jsonl", 0.85, 0.13),
     ("crisis_blind11_test.jsonl", 0.84, 0.12),
@@ -553,7 +553,7 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     ("crisis_blind20_test.jsonl", 0.82, 0.20),
     ("crisis_blind21_test.jsonl", 0.88, 0.23),
     ("crisis_blind22_test.jsonl", 0.92, 0.14),
-    ("crisis_blind23_test.jsonl", 0.87, 0.30),
+    ("crisis_blind23_test.jsonl", 0.87, 0.27),
     ("crisis_socdev_test.jsonl", 0.87, 0.50),
 ])
 def test_safety_blind_sets_recall_and_false_alarms(name, min_recall, max_alarms, capsys):
