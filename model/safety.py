@@ -154,6 +154,12 @@ class CrisisScreen:
         self.answered_yes = frozenset(w.lower() for w in config.get("answered_yes", []))
         self.concealed = frozenset(w.lower() for w in config.get("concealed", []))
         rules = config.get("rule", [])
+        for rule in rules:  # a rule's `needs`, `unless_entry` or `kept_by` names a word list of the file
+            for key in ("needs", "unless_entry", "kept_by"):
+                name = rule.get(key)
+                if name is not None and not isinstance(config.get(str(name)), list):
+                    raise InputError(path, None,
+                                     f"rule {rule.get('id')!r}: {key} names no word list {str(name)[:40]!r}")
         self.strong = frozenset(str(r.get("id")) for r in rules if r.get("strong"))  # figurative spans can't drop
         self.yields = frozenset(str(r.get("id")) for r in rules if r.get("yields_to_safety"))
         # a safety rule whose matches a `dependent` crisis match on the same words does not give way to

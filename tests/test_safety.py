@@ -500,6 +500,11 @@ def test_safety_pattern_file_errors_name_the_file(tmp_path):
     bad.write_text("[[rule]\nid = 'x'\n", encoding="utf-8")
     with pytest.raises(InputError, match="not valid TOML"):
         CrisisScreen(get_nlp(), bad)
+    # a rule that names a word list the file lacks (a typo would silently turn the rule's check off)
+    bad.write_text("[[rule]]\nid = 'relapse'\nkind = 'self'\nunless_entry = 'adiction_words'\nphrases = ['relapsed']\n",
+                   encoding="utf-8")
+    with pytest.raises(InputError, match="unless_entry names no word list 'adiction_words'"):
+        CrisisScreen(get_nlp(), bad)
 
 
 @pytest.mark.parametrize("name, min_recall, max_alarms", [
