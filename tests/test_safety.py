@@ -481,6 +481,11 @@ FORUM_POST_SHAPES = [
     ("The scars have gone silvery so last night I started cutting above them.", True, None),
     ("Nine years since I left him. He can't touch me now.", False, False),
     ("My husband beat me again. I think maybe is better I die, then he cannot touch me.", True, True),
+    # "one more ..." is a nuisance's hyperbole, but not "one more day like this", nor a bridge
+    ("One more day like this and I'll kill myself.", True, None),
+    ("One more letter from the bank and I'll jump off the bridge, I mean it.", True, None),
+    ("If I have to sit through one more meeting I'll walk into the sea.", False, False),
+    ("One more rejection letter and I'll kill myself. I'm serious, I've written the note.", True, None),
 ]
 
 
